@@ -1,0 +1,41 @@
+# The two commands of the README:
+#   make report [PROFILE=smoke|cpu|full]   rerun every notebook, rebuild report/main.pdf
+#   make test                              the test suite (includes a smoke run of the notebooks)
+# Everything else is set up on demand in .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# cpu without a GPU, full with one; override with PROFILE=...
+PROFILE ?= auto
+PYTEST_ARGS ?=
+
+.PHONY: setup test report notebooks pdf benchmarks clean-build help
+
+help:
+	@echo "make report [PROFILE=smoke|cpu|full]  - run the notebooks and build report/main.pdf"
+	@echo "make test                             - run the tests"
+	@echo "make benchmarks                       - print the speed tables quoted in the README"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (landmarklib)" > /dev/null
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+report: setup
+	$(BIN)/python -m landmarklib report --profile $(PROFILE)
+
+benchmarks: setup
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean-build:
+	rm -rf build report/figures/*.pdf report/figures/*.png report/generated/*.tex
