@@ -94,8 +94,11 @@ def manifest_for(name, roots=None):
 
 def _matches(a, b):
     """Compare manifests ignoring where the sources lie (a moved copy is the same)."""
-    strip = lambda m: {**m, "sources": {k: v["fingerprint"] for k, v in m["sources"].items()}}
-    return strip(a) == strip(b)
+    def key(m):
+        return (m.get("dataset"), m.get("converter_version"),
+                {k: v["fingerprint"] for k, v in m.get("sources", {}).items()})
+
+    return key(a) == key(b)
 
 
 def load_dataset(name="faces15", roots=None, rebuild=False, progress=True, cache_dir=None):
