@@ -7,6 +7,17 @@ import tempfile
 from pathlib import Path
 
 
+def _umask():
+    """The process umask (os.umask can only be read by setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# What open() would give a new file: 0666 minus the process umask.
+_DEFAULT_MODE = 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; rename it to `path` on success.
@@ -19,6 +30,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _DEFAULT_MODE)  # mkstemp makes 0600; give the usual rw-r--r--
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -136,5 +136,7 @@ def write_kaggle_csv(faceset, path, with_keypoints=True):
     flat = faceset.images.reshape(n, -1)
     df["Image"] = [" ".join(map(str, row)) for row in flat.tolist()]
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.4f")
+        # no float_format: pandas writes the shortest text that reads back as
+        # the same float32, so read_kaggle_csv returns exactly what was written
+        df.to_csv(tmp, index=False)
     return path

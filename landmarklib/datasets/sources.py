@@ -61,14 +61,16 @@ def find_root(source, root=None, download=True):
     """Return the folder holding `source`'s files (see the module docstring)."""
     if source not in _MARKERS:
         raise ValueError(f"unknown source {source!r}; choose one of {SOURCES}")
+    if root is not None:  # an explicit root is never silently replaced
+        if not (Path(root) / _MARKERS[source]).exists():
+            raise FileNotFoundError(
+                f"{root}: no {_MARKERS[source]} here; is this a {source} folder?")
+        return Path(root)
     env = os.environ.get("LANDMARKLIB_" + source.upper().replace("-", "_"))
-    candidates = [root, env, config.SHARED_DATA / source, config.DATA / "raw" / source]
+    candidates = [env, config.SHARED_DATA / source, config.DATA / "raw" / source]
     for candidate in candidates:
         if candidate and (Path(candidate) / _MARKERS[source]).exists():
             return Path(candidate)
-    if root is not None:
-        raise FileNotFoundError(
-            f"{root}: no {_MARKERS[source]} here; is this a {source} folder?")
     if not download:
         raise FileNotFoundError(f"no local copy of {source} found")
     dest = config.DATA / "raw" / source
