@@ -12,6 +12,7 @@ same size as a frontal one instead of a tiny box. The midpoint between the eye
 centre and the mouth centre goes to (48.4, 57.0), Kaggle's mean. The crop is
 square and axis-aligned: head roll stays in the data, as in Kaggle's.
 """
+import warnings
 from pathlib import Path
 
 import cv2
@@ -69,7 +70,8 @@ def face_frame(keypoints):
         raise ValueError("framing needs both eye centres")
     mouth_names = ("mouth_left_corner", "mouth_right_corner",
                    "mouth_center_top_lip", "mouth_center_bottom_lip")
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no mouth point: raised below
         mouth = _centre(pts, mouth_names)
     if np.isnan(mouth).any():
         raise ValueError("framing needs at least one mouth point")
