@@ -17,6 +17,7 @@ manifest; they are rebuilt when an input file or the converter changes.
 """
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -67,15 +68,24 @@ _BUILDERS = {"faces15": (build_faces15, ("youtube-faces", "mtfl")),
 def _fingerprint(root):
     """Cheap but complete: label files' contents + every file's name and size."""
     h = hashlib.md5()
-    for path in sorted(Path(root).rglob("*")):
-        if path.is_file():
-            rel = str(path.relative_to(root))
-            h.update(rel.encode())
-            if path.suffix in (".txt", ".csv"):
-                h.update(path.read_bytes())
-            else:
-                h.update(str(path.stat().st_size).encode())
+    # sorted by path components (as pathlib sorts), plain strings: fast for 10k+ files
+    for parts, entry in sorted(_files(root), key=lambda item: item[0]):
+        h.update("/".join(parts).encode())
+        if entry.name.endswith((".txt", ".csv")):
+            h.update(Path(entry.path).read_bytes())
+        else:
+            h.update(str(entry.stat().st_size).encode())
     return h.hexdigest()
+
+
+def _files(folder, prefix=()):
+    """Yield (path components below the root, DirEntry) of every file under `folder`."""
+    for entry in os.scandir(folder):
+        parts = prefix + (entry.name,)
+        if entry.is_dir():
+            yield from _files(entry.path, parts)
+        elif entry.is_file():
+            yield parts, entry
 
 
 def manifest_for(name, roots=None):
