@@ -531,7 +531,9 @@ class KeypointAugmentation(keras.layers.Layer):
 
     Identity at inference (``training`` false or unset). Each training call
     uses the seed ``(seed, step)`` and then counts ``step`` up, so a run is
-    reproducible and consecutive batches differ. Runs on the GPU if there is one.
+    reproducible and consecutive batches differ. Runs on the GPU if there is one,
+    but not under XLA: ``ImageProjectiveTransformV3`` has no XLA kernel, so the
+    layer sets ``supports_jit = False`` (Keras then compiles without XLA).
 
     Args:
         recipe: a name of RECIPES, a Recipe or a dict of its fields (default "v4").
@@ -546,6 +548,7 @@ class KeypointAugmentation(keras.layers.Layer):
         super().__init__(**kwargs)
         self.recipe = get_recipe(recipe)
         self.seed = int(seed)
+        self.supports_jit = False
         self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros",
                                     trainable=False, name="step")
 

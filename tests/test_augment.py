@@ -215,6 +215,7 @@ def test_keras_layer_augments_only_while_training():
     np.testing.assert_array_equal(first[0], expected[0])
     again = augment.KeypointAugmentation.from_config(layer.get_config())
     assert again.recipe == augment.V4
+    assert not layer.supports_jit        # no XLA kernel for ImageProjectiveTransformV3
 
 
 def test_training_dataset_uses_a_recipe():
