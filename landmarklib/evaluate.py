@@ -1,0 +1,657 @@
+"""Evaluation that explains the models: where each one is good and where it fails.
+
+* ``evaluate_cli``: ``python -m landmarklib evaluate --model DIR --csv FILE``,
+  the metrics of one run on one Kaggle-format CSV (printed, and as JSON).
+* ``Evaluation``: the trained runs of a profile and their predictions on the
+  evaluation splits, computed once and cached as arrays under
+  ``build/predictions/`` (keyed by the run's cache key, the split's contents
+  and the flip), so that the notebook, the figures and the inspector widget
+  redraw without predicting again.
+* ``comparison_table``: every version, with and without test-time flip, on
+  every test split: masked RMSE, MAE, NME, PCK, failure rate, parameters and
+  inference time. Its numbers are ``metrics.summary`` of the cached
+  predictions: exactly what ``evaluate`` prints for the same model and split.
+* Analyses behind the figures, as plain functions on arrays: cumulative error
+  distribution (``ced_curve``), error by MTFL attribute (``attribute_table``,
+  ``attribute_findings``), best and worst images (``best_worst``).
+* ``# --- figures ---``: one function per figure of 04_evaluate and the report.
+
+See 04_evaluate.
+"""
+import hashlib
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config, metrics
+from . import keypoints as kp
+from .files import atomic_path, read_json, write_json
+
+PREDICTIONS = config.BUILD / "predictions"
+COMPARISON_CSV = config.BUILD / "comparison.csv"
+COMPARISON_TEX = config.GENERATED / "comparison.tex"
+TEST_SPLITS = ("test", "test_mtfl")
+SPLIT_LABELS = {"val": "validation", "test": "YouTube-Faces test", "test_mtfl": "MTFL test"}
+FLIPS = (False, True)
+
+# Inference timing: ms per face at these batch sizes (best of the repeats: on a
+# shared machine the fastest run is the one least disturbed by other work).
+TIMING_BATCHES = (256, 1)
+TIMING_REPEATS = {256: 3, 1: 20}
+
+# Cumulative error distribution: per-image NME from 0 to the failure threshold.
+CED_MAX_NME = metrics.FAILURE_NME   # percent
+CED_STEPS = 201
+
+# MTFL attribute codes (from its annotation files) -> group names.
+ATTRIBUTES = {
+    "pose": {1: "left profile", 2: "left", 3: "frontal", 4: "right", 5: "right profile"},
+    "glasses": {1: "glasses", 2: "no glasses"},
+    "smile": {1: "smiling", 2: "not smiling"},
+    "gender": {1: "male", 2: "female"},
+}
+# A group "fails more" when its mean NME is above the rest's by more than this
+# many standard errors of the difference (about a 95 % two-sided test).
+SIGNIFICANT_Z = 1.96
+CI_Z = 1.96   # error bars: 95 % confidence interval of a mean
+
+GALLERY_COUNT = 6   # images in each row (worst, best) of the gallery
+
+# --- the CLI: one run, one CSV ----------------------------------------------------
+
+
+def _pck_threshold(run):
+    return run.config.get("profile", {}).get("pck_threshold", config.FULL.pck_threshold)
+
+
+def evaluate_faces(run, faces, flip=False):
+    """``metrics.summary`` of `run`'s predictions on a labelled FaceSet."""
+    from .predict import predict
+
+    if len(faces) == 0:
+        raise ValueError("no faces to evaluate")
+    if np.isnan(faces.keypoints).all():
+        raise ValueError("the faces have no labelled keypoints; evaluation needs a "
+                         "training.csv-like file (use `predict` for test.csv)")
+    pred = predict(run.model, faces.images, flip=flip)
+    return metrics.summary(faces.keypoints, pred, _pck_threshold(run))
+
+
+def format_summary(summary, title=""):
+    """The text table ``evaluate`` prints: overall metrics, then one line per keypoint."""
+    lines = [title] if title else []
+    lines += [
+        f"  images {summary['images']}, labelled coordinates {summary['coordinates']}",
+        f"  RMSE {summary['rmse']:.3f} px   MAE {summary['mae']:.3f} px   "
+        f"NME {_num(summary['nme'], '.2f')} %   "
+        f"PCK@{summary['pck_threshold']:g}px {100 * summary['pck']:.1f} %   "
+        f"failures (NME > {metrics.FAILURE_NME:g} %) {_num(summary['failure_rate'], '.1%')}",
+        "",
+        f"  {'keypoint':<26}{'count':>7}{'error px':>10}{'MAE px':>9}{'RMSE px':>9}",
+    ]
+    for name, row in summary["per_keypoint"].items():
+        lines.append(f"  {name:<26}{row['count']:>7}{_num(row['mean_error'], '.3f'):>10}"
+                     f"{_num(row['mae'], '.3f'):>9}{_num(row['rmse'], '.3f'):>9}")
+    return "\n".join(lines)
+
+
+def _num(value, fmt):
+    return "-" if value is None else format(value, fmt)
+
+
+def evaluate_cli(model_dir, csv_path, json_path=None, flip=False):
+    """``python -m landmarklib evaluate``: print the metrics, optionally write JSON.
+
+    The JSON has the keys of ``metrics.summary`` (``rmse``, ``mae``, ``nme``
+    in percent, ``pck``, ``per_keypoint``, ...) plus ``model``, ``csv``, ``flip``.
+    """
+    from .datasets import read_kaggle_csv
+    from .train import load_run
+
+    run = load_run(model_dir)
+    faces = read_kaggle_csv(csv_path)
+    try:
+        summary = evaluate_faces(run, faces, flip=flip)
+    except ValueError as err:
+        raise ValueError(f"{csv_path}: {err}") from None
+    title = (f"{run.dir} ({run.version}) on {csv_path}"
+             f"{', test-time flip' if flip else ''}")
+    print(format_summary(summary, title))
+    if json_path:
+        write_json({**summary, "model": str(run.dir), "csv": str(csv_path), "flip": flip},
+                   json_path)
+        print(f"wrote {json_path}")
+    return summary
+
+
+# --- runs, splits and cached predictions --------------------------------------------
+
+
+def load_runs(profile="smoke", versions=None, train_missing=True):
+    """Dict version -> Run for the profile (all of ``models.REGISTRY`` by default).
+
+    With `train_missing` (default) each version goes through ``train.train``,
+    which loads a cached run and trains only what is missing or outdated;
+    without it, only run folders already on disk are opened.
+    """
+    from . import models, train
+
+    versions = list(models.REGISTRY) if versions is None else list(versions)
+    profile = train.resolve_profile(profile)
+    runs = {}
+    for version in versions:
+        if train_missing:
+            run = train.train(version, profile)
+        else:
+            folder = train.run_dir_for(version, profile)
+            run = train.load_run(folder) if (folder / "results.json").exists() else None
+        if run is not None:
+            runs[version] = run
+    return runs
+
+
+@lru_cache(maxsize=4)
+def _splits(dataset, max_images, seed):
+    from .datasets import load_splits
+
+    return load_splits(dataset, max_images=max_images, seed=seed)
+
+
+def profile_splits(run):
+    """The evaluation splits a run was scored on (the profile's data and caps)."""
+    prof = run.config["profile"]
+    return _splits(prof["dataset"], prof["max_images"], prof["seed"])
+
+
+def faces_digest(faces):
+    """A short hash of a FaceSet's images and keypoints (part of the cache key)."""
+    h = hashlib.sha1(np.ascontiguousarray(faces.images).tobytes())
+    h.update(np.ascontiguousarray(faces.keypoints, dtype=np.float32).tobytes())
+    return h.hexdigest()[:12]
+
+
+def cached_predictions(run, faces, split, flip=False, cache_dir=None):
+    """(N, 30) predictions of `run` on `faces`, from the cache or computed and cached.
+
+    The file name holds the run's cache key, the split and a digest of the
+    faces, so a retrained model or changed data never reads a stale array.
+    """
+    from .predict import predict
+
+    cache_dir = Path(cache_dir or PREDICTIONS)
+    key = run.config.get("key", "nokey")
+    path = cache_dir / (f"{run.dir.name}-{key}-{split}{'-flip' if flip else ''}"
+                        f"-{faces_digest(faces)}.npy")
+    if path.exists():
+        return np.load(path)
+    pred = predict(run.model, faces.images, flip=flip).astype(np.float32)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, pred)
+    return pred
+
+
+def inference_ms(model, batch_size, flip=False, repeats=None):
+    """Milliseconds per face of one compiled forward pass at `batch_size` (best of `repeats`).
+
+    With `flip` the pass also runs on the mirrored batch (what test-time flip costs).
+    """
+    import tensorflow as tf
+
+    repeats = repeats or TIMING_REPEATS.get(batch_size, 5)
+    x = tf.random.stateless_uniform((batch_size, kp.IMAGE_SIZE, kp.IMAGE_SIZE, 1), (0, 0))
+
+    @tf.function
+    def forward(images):
+        out = model(images, training=False)
+        if flip:
+            out = out + model(images[:, :, ::-1], training=False)
+        return out
+
+    forward(x).numpy()  # trace and warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        forward(x).numpy()
+        times.append(time.perf_counter() - start)
+    return 1000.0 * min(times) / batch_size
+
+
+def cached_timing(run, flip, cache_dir=None):
+    """{"ms_b256": ..., "ms_b1": ...} for a run, measured once and cached."""
+    cache_dir = Path(cache_dir or PREDICTIONS)
+    path = cache_dir / f"{run.dir.name}-{run.config.get('key', 'nokey')}-timing.json"
+    stored = read_json(path) if path.exists() else {}
+    name = "flip" if flip else "plain"
+    if name not in stored:
+        stored[name] = {f"ms_b{b}": inference_ms(run.model, b, flip) for b in TIMING_BATCHES}
+        write_json(stored, path)
+    return stored[name]
+
+
+class Evaluation:
+    """Trained runs, the splits they are scored on, and their cached predictions.
+
+    Args:
+        runs: dict name -> Run (as from ``load_runs``); all from one dataset
+            and split capping (one profile).
+        cache_dir: where prediction arrays are kept (default ``build/predictions``).
+
+    Example:
+        >>> ev = Evaluation(load_runs("smoke"))
+        >>> ev.predictions("test")          # {"v1": (N, 30) array, ...}
+    """
+
+    def __init__(self, runs, cache_dir=None):
+        if not runs:
+            raise ValueError("no runs to evaluate: train some first (lm.train.train or "
+                             "`python -m landmarklib train`)")
+        self.runs = dict(runs)
+        self.cache_dir = cache_dir
+        data = {self._data_key(r) for r in self.runs.values()}
+        if len(data) > 1:
+            raise ValueError(f"runs use different data or split caps {sorted(data)}; "
+                             "compare runs of one profile")
+        self._memory = {}
+
+    @staticmethod
+    def _data_key(run):
+        prof = run.config["profile"]
+        return (prof["dataset"], str(prof["max_images"]), prof["seed"])
+
+    @property
+    def names(self):
+        return list(self.runs)
+
+    def models(self):
+        """Dict name -> keras.Model (for the inspector's own-image upload)."""
+        return {name: run.model for name, run in self.runs.items()}
+
+    def faces(self, split):
+        splits = profile_splits(next(iter(self.runs.values())))
+        if split not in splits:
+            raise ValueError(f"no split {split!r}; the data has {sorted(splits)}")
+        return splits[split]
+
+    def predict(self, name, split, flip=False):
+        """(N, 30) cached predictions of one run on one split."""
+        if name not in self.runs:
+            raise ValueError(f"no run {name!r}; have {self.names}")
+        key = (name, split, flip)
+        if key not in self._memory:
+            self._memory[key] = cached_predictions(self.runs[name], self.faces(split), split,
+                                                   flip, self.cache_dir)
+        return self._memory[key]
+
+    def predictions(self, split, flip=False, names=None):
+        """Dict name -> (N, 30) predictions on `split`, in the runs' order."""
+        return {n: self.predict(n, split, flip) for n in (names or self.names)}
+
+    def summary(self, name, split, flip=False):
+        return metrics.summary(self.faces(split).keypoints, self.predict(name, split, flip),
+                               _pck_threshold(self.runs[name]))
+
+    def best(self, split="test", flip=False):
+        """Name of the run with the lowest NME on `split`."""
+        return min(self.names, key=lambda n: self.summary(n, split, flip)["nme"])
+
+    def comparison_table(self, splits=TEST_SPLITS, flips=FLIPS, timing=True):
+        """One row per (split, model, flip); see ``comparison_table``."""
+        return comparison_table(self, splits, flips, timing)
+
+
+# --- the comparison table --------------------------------------------------------
+
+TABLE_COLUMNS = ("split", "model", "flip", "images", "rmse", "mae", "nme", "pck",
+                 "failure_rate", "parameters", "ms_b256", "ms_b1")
+
+
+def comparison_table(evaluation, splits=TEST_SPLITS, flips=FLIPS, timing=True):
+    """DataFrame: every run with and without flip on every split.
+
+    Columns: split, model, flip, images, rmse and mae (px), nme (percent of
+    the inter-ocular distance), pck and failure_rate (fractions; failure =
+    per-image NME > ``metrics.FAILURE_NME``), parameters, and ms per face at
+    batch 256 and 1 (``ms_b256``, ``ms_b1``; NaN without `timing`).
+    """
+    if not isinstance(evaluation, Evaluation):
+        evaluation = Evaluation(evaluation)
+    rows = []
+    for split in splits:
+        for name, run in evaluation.runs.items():
+            for flip in flips:
+                s = evaluation.summary(name, split, flip)
+                times = cached_timing(run, flip, evaluation.cache_dir) if timing else {}
+                rows.append({
+                    "split": split, "model": name, "flip": flip, "images": s["images"],
+                    "rmse": s["rmse"], "mae": s["mae"], "nme": s["nme"], "pck": s["pck"],
+                    "failure_rate": s["failure_rate"],
+                    "parameters": int(run.model.count_params()),
+                    "ms_b256": times.get("ms_b256", np.nan), "ms_b1": times.get("ms_b1", np.nan),
+                })
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+# column -> (LaTeX header, formatter, lower is better?)
+LATEX_COLUMNS = {
+    "rmse": ("RMSE", lambda v: f"{v:.2f}", True),
+    "mae": ("MAE", lambda v: f"{v:.2f}", True),
+    "nme": (r"NME\,\%", lambda v: f"{v:.2f}", True),
+    "pck": (r"PCK\,\%", lambda v: f"{100 * v:.1f}", False),
+    "failure_rate": (r"fail\,\%", lambda v: f"{100 * v:.1f}", True),
+    "parameters": ("params", lambda v: f"{v / 1e6:.2f}\\,M", None),
+    "ms_b256": (r"ms\,/\,face b256", lambda v: f"{v:.3f}", None),
+    "ms_b1": (r"ms\,/\,face b1", lambda v: f"{v:.2f}", None),
+}
+
+
+def _latex_escape(text):
+    return str(text).replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%")
+
+
+def comparison_latex(table):
+    """The comparison table as a booktabs LaTeX tabular; best value per split in bold."""
+    cols = list(LATEX_COLUMNS)
+    header = " & ".join(["model", "flip"] + [LATEX_COLUMNS[c][0] for c in cols])
+    lines = [r"\begin{tabular}{ll" + "r" * len(cols) + "}", r"\toprule", header + r" \\"]
+    for split, part in table.groupby("split", sort=False):
+        lines += [r"\midrule",
+                  rf"\multicolumn{{{len(cols) + 2}}}{{l}}{{\emph{{{_latex_escape(SPLIT_LABELS.get(split, split))}"
+                  rf" ({part['images'].iloc[0]} faces)}}}} \\"]
+        best = {c: (part[c].min() if low else part[c].max())
+                for c, (_, _, low) in LATEX_COLUMNS.items() if low is not None}
+        for _, row in part.iterrows():
+            cells = [_latex_escape(row["model"]), "yes" if row["flip"] else "no"]
+            for c in cols:
+                value = row[c]
+                text = "--" if pd.isna(value) else LATEX_COLUMNS[c][1](value)
+                if c in best and value == best[c]:
+                    text = rf"\textbf{{{text}}}"
+                cells.append(text)
+            lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(table, generated_dir=None, csv_path=None):
+    """Write the table as LaTeX (``comparison.tex``) and CSV; returns both paths."""
+    tex = Path(generated_dir) / COMPARISON_TEX.name if generated_dir else COMPARISON_TEX
+    csv_path = Path(csv_path or COMPARISON_CSV)
+    with atomic_path(tex) as tmp:
+        tmp.write_text(comparison_latex(table))
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False)
+    return tex, csv_path
+
+
+# --- analyses on arrays -----------------------------------------------------------
+
+
+def ced_curve(nme_per_image, max_nme=CED_MAX_NME, steps=CED_STEPS):
+    """Cumulative error distribution: (thresholds %, fraction of images <= each, AUC).
+
+    Images whose NME is undefined (an eye unlabelled) are left out. The AUC is
+    the area under the curve up to `max_nme`, divided by `max_nme` (1 = perfect).
+    """
+    values = np.asarray(nme_per_image, dtype=np.float64)
+    values = np.sort(values[~np.isnan(values)])
+    x = np.linspace(0.0, max_nme, steps)
+    if values.size == 0:
+        return x, np.zeros_like(x), 0.0
+    y = np.searchsorted(values, x, side="right") / values.size
+    return x, y, float(np.trapezoid(y, x) / max_nme)
+
+
+def attribute_table(faces, predictions, attributes=ATTRIBUTES):
+    """Per-image NME grouped by MTFL attribute, for every model.
+
+    Returns a DataFrame with columns model, attribute, group, count, nme
+    (mean, percent), nme_ci (95 % half-width), failure_rate, and
+    nme_rest / z: the mean of all other images and the difference to it in
+    standard errors (positive = this group is worse).
+    """
+    rows = []
+    for name, pred in predictions.items():
+        per_image = metrics.nme_per_image(faces.keypoints, pred)
+        for attribute, groups in attributes.items():
+            if attribute not in faces.meta or faces.meta[attribute].isna().all():
+                continue  # only MTFL labels attributes
+            codes = faces.meta[attribute].to_numpy()
+            for code, group in groups.items():
+                inside = (codes == code) & ~np.isnan(per_image)
+                rest = (codes != code) & ~np.isnan(codes.astype(float)) & ~np.isnan(per_image)
+                rows.append({"model": name, "attribute": attribute, "group": group,
+                             **_group_stats(per_image[inside], per_image[rest])})
+    return pd.DataFrame(rows)
+
+
+def _group_stats(values, rest):
+    n, m = values.size, rest.size
+    mean = float(values.mean()) if n else np.nan
+    sem = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+    rest_mean = float(rest.mean()) if m else np.nan
+    rest_sem = float(rest.std(ddof=1) / np.sqrt(m)) if m > 1 else np.nan
+    z = (mean - rest_mean) / np.hypot(sem, rest_sem) if n > 1 and m > 1 else np.nan
+    return {"count": n, "nme": mean, "nme_ci": CI_Z * sem,
+            "failure_rate": float(np.mean(values > metrics.FAILURE_NME)) if n else np.nan,
+            "nme_rest": rest_mean, "z": float(z)}
+
+
+def attribute_findings(table, model=None):
+    """One sentence per attribute: which group, if any, fails clearly more.
+
+    "Clearly" = its mean NME exceeds the other images' by more than
+    ``SIGNIFICANT_Z`` standard errors; otherwise the differences are noise.
+    """
+    model = model or table["model"].iloc[0]
+    part = table[table["model"] == model]
+    sentences = []
+    for attribute, rows in part.groupby("attribute", sort=False):
+        rows = rows[rows["z"].notna()]  # groups with a mean and a rest to compare
+        if rows.empty:
+            continue
+        worst = rows.loc[rows["z"].idxmax()]
+        what = (f"{model}, {attribute}: {worst['group']} (n={worst['count']}) has NME "
+                f"{worst['nme']:.2f} % vs {worst['nme_rest']:.2f} % for the rest, failure rate "
+                f"{100 * worst['failure_rate']:.1f} %")
+        if worst["z"] > SIGNIFICANT_Z:
+            sentences.append(f"{what}: clearly worse (z = {worst['z']:.1f}).")
+        else:
+            sentences.append(f"{what}: no group is clearly worse (largest z = "
+                             f"{worst['z']:.1f} < {SIGNIFICANT_Z}).")
+    return sentences
+
+
+def best_worst(faces, pred, count=GALLERY_COUNT):
+    """(worst indices, best indices) by per-image NME; undefined NME left out."""
+    per_image = metrics.nme_per_image(faces.keypoints, pred)
+    order = np.argsort(per_image, kind="stable")
+    order = order[~np.isnan(per_image[order])]
+    return order[::-1][:count], order[:count]
+
+
+# --- figures -----------------------------------------------------------------------
+
+FIGURE_NAMES = ("per_keypoint_errors", "ced_curves", "error_by_attribute",
+                "learning_curves_all", "worst_best_gallery")
+TRUTH_COLOR = "#3cb44b"       # ground truth: green
+PREDICTION_COLOR = "#e6194b"  # a prediction in the gallery: red
+LEARNING_METRICS = (("rmse", "RMSE (px)"), ("nme", "NME (%)"))
+
+
+def model_colors(names):
+    """A fixed colour per model name (matplotlib's tab10 in registry order)."""
+    import matplotlib.pyplot as plt
+
+    from .models import REGISTRY
+
+    order = list(REGISTRY) + [n for n in names if n not in REGISTRY]
+    cmap = plt.get_cmap("tab10")
+    return {n: cmap(order.index(n) % 10) for n in names}
+
+
+def _save(fig, name, save_to):
+    """Write `fig` as ``<save_to>/<name>.pdf`` and ``.png`` when `save_to` is a folder."""
+    if save_to is not None:
+        from .plots import save_figure
+
+        save_figure(fig, Path(save_to) / name)
+    return fig
+
+
+def per_keypoint_figure(evaluation, split="test", flip=False, save_to=None):
+    """Mean point error per keypoint and model, with 95 % confidence bars."""
+    import matplotlib.pyplot as plt
+
+    faces = evaluation.faces(split)
+    preds = evaluation.predictions(split, flip)
+    colors = model_colors(list(preds))
+    labelled = ~np.isnan(kp.as_points(faces.keypoints)[..., 0]).all(axis=0)
+    names = [n for n, keep in zip(kp.NAMES, labelled) if keep]
+    width = 0.8 / len(preds)
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(names) + 2), 3.6))
+    for j, (model, pred) in enumerate(preds.items()):
+        err = metrics.point_errors(faces.keypoints, pred)[:, labelled]
+        mean = np.nanmean(err, axis=0)
+        ci = CI_Z * np.nanstd(err, axis=0, ddof=1) / np.sqrt((~np.isnan(err)).sum(axis=0))
+        x = np.arange(len(names)) + (j - (len(preds) - 1) / 2) * width
+        ax.bar(x, mean, width, yerr=ci, color=colors[model], label=model,
+               error_kw={"elinewidth": 0.8, "capsize": 1.5})
+    ax.set_xticks(np.arange(len(names)), [n.replace("_", " ") for n in names],
+                  rotation=45, ha="right")
+    ax.set_ylabel("mean error (px)")
+    ax.set_title(f"Error per keypoint, {SPLIT_LABELS.get(split, split)} "
+                 f"({len(faces)} faces{', flip' if flip else ''})")
+    ax.legend(ncol=min(len(preds), 6), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return _save(fig, "per_keypoint_errors", save_to)
+
+
+def ced_figure(evaluation, splits=TEST_SPLITS, flip=False, save_to=None):
+    """Cumulative error distribution of per-image NME, one panel per split, AUC in the legend."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(splits), figsize=(4.2 * len(splits), 3.6), squeeze=False)
+    for ax, split in zip(axes[0], splits):
+        faces = evaluation.faces(split)
+        preds = evaluation.predictions(split, flip)
+        colors = model_colors(list(preds))
+        for model, pred in preds.items():
+            per_image = metrics.nme_per_image(faces.keypoints, pred)
+            x, y, auc = ced_curve(per_image)
+            fail = np.mean(per_image[~np.isnan(per_image)] > metrics.FAILURE_NME)
+            ax.plot(x, y, color=colors[model],
+                    label=f"{model}: AUC {auc:.3f}, fail {100 * fail:.1f} %")
+        ax.set_xlim(0, CED_MAX_NME)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("NME (% of inter-ocular distance)")
+        ax.set_ylabel("fraction of images")
+        ax.set_title(f"{SPLIT_LABELS.get(split, split)} ({len(faces)} faces)")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _save(fig, "ced_curves", save_to)
+
+
+def attribute_figure(evaluation, split="test_mtfl", flip=False, save_to=None):
+    """Mean NME by MTFL head pose, glasses, smile and gender; counts under each group."""
+    import matplotlib.pyplot as plt
+
+    faces = evaluation.faces(split)
+    preds = evaluation.predictions(split, flip)
+    table = attribute_table(faces, preds)
+    if table.empty:
+        raise ValueError(f"split {split!r} has none of the attributes {list(ATTRIBUTES)}")
+    colors = model_colors(list(preds))
+    attributes = list(dict.fromkeys(table["attribute"]))
+    ratios = [len(ATTRIBUTES[a]) for a in attributes]
+    fig, axes = plt.subplots(1, len(attributes), figsize=(3 + 1.3 * sum(ratios), 3.6),
+                             gridspec_kw={"width_ratios": ratios}, sharey=True, squeeze=False)
+    width = 0.8 / len(preds)
+    for ax, attribute in zip(axes[0], attributes):
+        part = table[table["attribute"] == attribute]
+        groups = list(ATTRIBUTES[attribute].values())
+        for j, model in enumerate(preds):
+            rows = part[part["model"] == model].set_index("group").reindex(groups)
+            x = np.arange(len(groups)) + (j - (len(preds) - 1) / 2) * width
+            ax.bar(x, rows["nme"], width, yerr=rows["nme_ci"], color=colors[model],
+                   label=model, error_kw={"elinewidth": 0.8, "capsize": 1.5})
+        counts = part.drop_duplicates("group").set_index("group").reindex(groups)["count"]
+        ax.set_xticks(np.arange(len(groups)),
+                      [f"{g}\n(n={c})" for g, c in zip(groups, counts)], fontsize=8)
+        ax.set_title(attribute)
+    axes[0][0].set_ylabel("mean NME (%)")
+    axes[0][-1].legend(fontsize=7, frameon=False)
+    fig.suptitle(f"Error by attribute, {SPLIT_LABELS.get(split, split)}"
+                 f"{' (flip)' if flip else ''}; bars: 95 % confidence")
+    fig.tight_layout()
+    return _save(fig, "error_by_attribute", save_to)
+
+
+def learning_curves_figure(runs, save_to=None):
+    """Training (dashed) and validation (solid) RMSE and NME per epoch, every version."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    colors = model_colors(list(runs))
+    fig, axes = plt.subplots(1, len(LEARNING_METRICS), figsize=(5 * len(LEARNING_METRICS), 3.6))
+    for ax, (metric, label) in zip(axes, LEARNING_METRICS):
+        for name, run in runs.items():
+            h = run.history
+            if h.empty or f"val_{metric}" not in h:
+                continue
+            ax.plot(h["epoch"], h[f"val_{metric}"], color=colors[name], marker=".", label=name)
+            if metric in h:
+                ax.plot(h["epoch"], h[metric], color=colors[name], linestyle="--", alpha=0.6)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"{label}: validation (solid), training (dashed)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, "learning_curves_all", save_to)
+
+
+def _draw_prediction(ax, image, truth, pred, title):
+    ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    t, p = kp.as_points(truth), kp.as_points(pred)
+    seen = ~np.isnan(t).any(axis=-1)
+    for a, b in zip(t[seen], p[seen]):
+        ax.plot([a[0], b[0]], [a[1], b[1]], color="yellow", linewidth=0.6)
+    ax.scatter(t[seen, 0], t[seen, 1], s=10, c=TRUTH_COLOR, edgecolors="black", linewidths=0.3)
+    ax.scatter(p[:, 0], p[:, 1], s=10, c=PREDICTION_COLOR, marker="x", linewidths=0.8)
+    ax.set_xlim(-0.5, kp.IMAGE_SIZE - 0.5)
+    ax.set_ylim(kp.IMAGE_SIZE - 0.5, -0.5)
+    ax.set_title(title, fontsize=8)
+    ax.set_axis_off()
+
+
+def gallery_figure(evaluation, model=None, split="test_mtfl", flip=False,
+                   count=GALLERY_COUNT, save_to=None):
+    """The `count` worst (top row) and best (bottom row) images of one model.
+
+    Ground truth green dots, prediction red crosses, yellow lines between.
+    `model` defaults to the one with the lowest NME on `split`.
+    """
+    import matplotlib.pyplot as plt
+
+    model = model or evaluation.best(split, flip)
+    faces = evaluation.faces(split)
+    pred = evaluation.predict(model, split, flip)
+    per_image = metrics.nme_per_image(faces.keypoints, pred)
+    worst, best = best_worst(faces, pred, count)
+    fig, axes = plt.subplots(2, count, figsize=(1.6 * count, 3.8), squeeze=False)
+    for row, (label, indices) in enumerate((("worst", worst), ("best", best))):
+        for ax, i in zip(axes[row], indices):
+            _draw_prediction(ax, faces.images[i], faces.keypoints[i], pred[i],
+                             f"#{i}: NME {per_image[i]:.1f} %")
+        for ax in axes[row][len(indices):]:
+            ax.set_axis_off()
+        axes[row][0].text(-0.15, 0.5, label, transform=axes[row][0].transAxes,
+                          rotation=90, va="center", ha="right", fontsize=10)
+    fig.suptitle(f"{model} on {SPLIT_LABELS.get(split, split)}: worst and best images "
+                 f"(green truth, red prediction)", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, "worst_best_gallery", save_to)
