@@ -327,6 +327,9 @@ def test_faces15_has_kaggle_like_mix_of_labels(faces15):
     assert faces15.complete[ytf].mean() > 0.95
     mtfl_rows = faces15.mask[~ytf].reshape(-1, kp.NUM_KEYPOINTS, 2)[..., 0]
     assert (mtfl_rows.sum(axis=1) <= 5).all()  # 5 points at most, never invented ones
+    pts = kp.as_points(faces15.keypoints)  # the convention survives the crop: left = image right
+    left_x, right_x = pts[:, kp.INDEX["left_eye_center"], 0], pts[:, kp.INDEX["right_eye_center"], 0]
+    assert np.mean(left_x > right_x) > 0.95
     test_mtfl = faces15.split("test_mtfl").meta
     assert test_mtfl[["gender", "smile", "glasses", "pose"]].notna().all().all()
 
