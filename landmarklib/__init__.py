@@ -8,8 +8,8 @@ import importlib
 __version__ = "0.1.0"
 _SUBMODULES = (
     "augment", "cli", "config", "datasets", "distribute", "evaluate", "export", "files",
-    "keypoints", "metrics", "models", "pipeline", "plots", "report", "setup", "train", "video",
-    "widgets",
+    "keypoints", "metrics", "models", "pipeline", "plots", "predict", "report", "setup", "tables", "train",
+    "video", "widgets",
 )
 
 

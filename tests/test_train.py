@@ -1,0 +1,158 @@
+"""Training, caching, resuming, prediction and submission (smoke profile, real data)."""
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+import landmarklib as lm
+from landmarklib import config, metrics, models, train
+
+pytestmark = pytest.mark.slow
+
+# A small real subset that a few epochs can learn something from.
+SUBSET = dict(max_images=1500, epochs=3, v1_epochs=3, batch_size=32, learning_rate=2e-3)
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return lm.datasets.load_splits("faces15", max_images=SUBSET["max_images"])
+
+
+@pytest.mark.parametrize("version", list(models.REGISTRY))
+def test_each_version_builds_and_maps_images_to_pixels(version):
+    model = models.build(version, **({"weights": None} if version == "transfer" else {}))
+    out = model(np.zeros((2, 96, 96, 1), np.float32), training=False)
+    assert tuple(out.shape) == (2, 30)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "v4", "heatmap"])
+def test_short_training_beats_the_mean_shape(version, splits, tmp_path):
+    run = train.train(version, "smoke", run_dir=tmp_path / version, **SUBSET)
+    baseline = train.mean_shape_baseline(splits)["val"]["rmse"]
+    assert run.results["splits"]["val"]["rmse"] < baseline
+    for name in ("model.keras", "config.json", "history.csv", "results.json"):
+        assert (tmp_path / version / name).exists()
+    assert len(pd.read_csv(tmp_path / version / "history.csv")) == SUBSET["epochs"]
+
+
+def test_v1_trains_on_complete_rows_only(splits):
+    rows = train.training_rows("v1", splits)
+    assert rows.complete.all() and len(rows) < len(splits["train"])
+    assert len(train.training_rows("v2", splits)) == len(splits["train"])
+
+
+def test_a_row_with_all_keypoints_missing_changes_nothing():
+    model = models.build("v2")
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 96, 96, 1)).astype(np.float32)
+    y = (rng.random((4, 30)) * 96).astype(np.float32)
+    y[1, :6] = np.nan  # partly labelled row
+
+    def grads(images, targets):
+        with tf.GradientTape() as tape:
+            loss = metrics.masked_mse(targets, model(images, training=False))
+        return loss, tape.gradient(loss, model.trainable_variables)
+
+    loss_a, grads_a = grads(x, y)
+    x_b = np.concatenate([x, rng.random((1, 96, 96, 1)).astype(np.float32)])
+    y_b = np.concatenate([y, np.full((1, 30), np.nan, np.float32)])
+    loss_b, grads_b = grads(x_b, y_b)
+    assert float(loss_a) == pytest.approx(float(loss_b), rel=1e-6)
+    for a, b in zip(grads_a, grads_b):
+        assert not np.isnan(b.numpy()).any()
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-7)
+
+
+def test_cached_run_is_loaded_not_retrained(tmp_path, monkeypatch):
+    first = train.train("v2", "smoke", run_dir=tmp_path)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("fit() called although the run is cached")
+
+    monkeypatch.setattr(keras.Model, "fit", fail)
+    again = train.train("v2", "smoke", run_dir=tmp_path)
+    assert again.results == first.results
+    with pytest.raises(AssertionError):  # --retrain trains
+        train.train("v2", "smoke", run_dir=tmp_path, retrain=True)
+
+
+def test_interrupted_run_resumes_and_ends_with_the_same_result(tmp_path):
+    settings = dict(epochs=3, max_images=256)
+    whole = train.train("v2", "smoke", run_dir=tmp_path / "whole", **settings)
+    assert train.train("v2", "smoke", run_dir=tmp_path / "cut", stop_after_epochs=1,
+                       **settings) is None
+    state = json.loads((tmp_path / "cut" / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 1
+    resumed = train.train("v2", "smoke", run_dir=tmp_path / "cut", **settings)
+    assert not (tmp_path / "cut" / "checkpoint").exists()
+    a, b = whole.results["splits"]["val"], resumed.results["splits"]["val"]
+    assert b["rmse"] == pytest.approx(a["rmse"], rel=1e-3)
+    np.testing.assert_allclose(whole.history["loss"], resumed.history["loss"], rtol=1e-3)
+
+
+def test_flip_prediction_is_mirror_consistent():
+    model = models.build("v2")
+    images = np.random.default_rng(1).integers(0, 255, (3, 96, 96), dtype=np.uint8)
+    a = lm.predict.predict(model, images, flip=True)
+    b = lm.predict.predict(model, images[:, :, ::-1], flip=True)
+    np.testing.assert_allclose(lm.keypoints.flip_horizontal(b), a, atol=1e-3)
+
+
+def test_bad_versions_profiles_and_folders_give_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="unknown model version 'v9'"):
+        train.train("v9", "smoke")
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        train.train("v2", "fast")
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
+        train.load_run(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="model.keras is missing"):
+        train.load_run(tmp_path / "empty")
+
+
+def test_wrong_version_folder_is_refused(tmp_path):
+    train.train("v2", "smoke", run_dir=tmp_path)
+    with pytest.raises(ValueError, match="holds a v2 model, expected v4"):
+        train.load_run(tmp_path, expect_version="v4")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "landmarklib", *args], capture_output=True,
+                          text=True, cwd=config.ROOT)
+
+
+def test_predict_writes_a_valid_kaggle_submission(tmp_path):
+    sample_path = config.SHARED_DATA / "kaggle" / "SampleSubmission.csv"
+    lookup_path = config.SHARED_DATA / "kaggle" / "IdLookupTable.csv"
+    if not sample_path.exists():
+        pytest.skip(f"{sample_path} not present")
+    run = train.train("v2", "smoke", run_dir=tmp_path / "run")
+    # A stand-in for Kaggle's test.csv (1783 images, ImageId 1..1783) from real crops.
+    lookup = pd.read_csv(lookup_path)
+    n = int(lookup["ImageId"].max())
+    faces = lm.datasets.load_splits("faces15")["val"]
+    faces = faces[np.arange(n) % len(faces)]
+    faces.meta["ImageId"] = np.arange(1, n + 1)
+    lm.datasets.write_kaggle_csv(faces, tmp_path / "test.csv", with_keypoints=False)
+    out = _cli("predict", "--model", str(run.dir), "--csv", str(tmp_path / "test.csv"),
+               "--submission", str(tmp_path / "submission.csv"), "--lookup", str(lookup_path),
+               "--out", str(tmp_path / "pred.csv"))
+    assert out.returncode == 0, out.stderr
+    sub = pd.read_csv(tmp_path / "submission.csv")
+    sample = pd.read_csv(sample_path)
+    assert list(sub.columns) == ["RowId", "Location"] == list(sample.columns)
+    assert (sub["RowId"].to_numpy() == sample["RowId"].to_numpy()).all()
+    assert sub["Location"].between(0, 96).all() and sub["Location"].notna().all()
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["ImageId", *lm.keypoints.COLUMNS] and len(pred) == n
+
+
+def test_train_cli_rejects_unknown_version_without_traceback():
+    out = _cli("train", "--version", "v7", "--profile", "smoke")
+    assert out.returncode == 2
+    assert "unknown model version 'v7'" in out.stderr and "Traceback" not in out.stderr
