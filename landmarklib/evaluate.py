@@ -484,12 +484,12 @@ LEARNING_METRICS = (("rmse", "RMSE (px)"), ("nme", "NME (%)"))
 
 def model_colors(names):
     """A fixed colour per model name (matplotlib's tab10 in registry order)."""
-    import matplotlib.pyplot as plt
+    import matplotlib
 
     from .models import REGISTRY
 
     order = list(REGISTRY) + [n for n in names if n not in REGISTRY]
-    cmap = plt.get_cmap("tab10")
+    cmap = matplotlib.colormaps["tab10"]
     return {n: cmap(order.index(n) % 10) for n in names}
 
 
