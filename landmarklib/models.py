@@ -135,7 +135,7 @@ def heatmap(widths=(32, 64, 128, 256), mean_keypoints=None, name="heatmap"):
     for skip in (skips[2], skips[1]):  # 6 -> 12 -> 24
         x = layers.UpSampling2D(2, interpolation="bilinear")(x)
         x = layers.Concatenate()([x, skip])
-        x = _conv(x, skip.shape[-1])
+        x = _conv(x, skip.shape[-1] // 2)
     maps = layers.Conv2D(kp.NUM_KEYPOINTS, 1, name="heatmaps")(x)
     return keras.Model(inputs, SoftArgmax(name="soft_argmax")(maps), name=name)
 
