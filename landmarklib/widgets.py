@@ -197,17 +197,18 @@ class Inspector:
         self.slider = widgets.IntSlider(value=0, min=0, max=len(self.faces) - 1,
                                         description="image", continuous_update=True)
         self.worst_button = widgets.Button(description="worst", tooltip="jump to the worst image")
-        self.checks = {n: widgets.Checkbox(value=i == 0, description=n, indent=False)
+        self.checks = {n: widgets.Checkbox(value=i == 0, description=n, indent=False,
+                                           layout={"width": "auto"})
                        for i, n in enumerate(self.predictions)}
         self.augment_box = widgets.Dropdown(options=[AUGMENT_OFF, *recipes], value=AUGMENT_OFF,
                                             description="augment")
         self.seed_box = widgets.IntText(value=0, description="seed", layout={"width": "160px"})
         self.image = widgets.Image(format="png")
         self.info = widgets.HTML()
-        self.table = widgets.HTML()
+        self.table = widgets.HTML(layout={"margin": "0 0 0 12px"})
         self.upload = widgets.FileUpload(accept=UPLOAD_ACCEPT, multiple=False,
                                          description="your photo")
-        self.upload_image = widgets.Image(format="png")
+        self.upload_image = widgets.Image(format="png", layout={"display": "none"})
         self.upload_info = widgets.HTML()
 
         self.slider.observe(lambda _: self.redraw(), names="value")
@@ -348,6 +349,7 @@ class Inspector:
         points = {n: predict(m, crop[None])[0] for n, m in self.models.items()}
         layers = [(kp.as_points(p), self.colors[n], "cross") for n, p in points.items()]
         self.upload_image.value = encode_png(render_face(crop, layers, self.scale))
+        self.upload_image.layout.display = None  # shown from the first photo on
         note = ("" if self.models else
                 " (no models given: pass models=... to the Inspector to predict)")
         self.upload_info.value = (f"<b>{html.escape(name)}</b>: face at x={box[0]:.0f}, "
