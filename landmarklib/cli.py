@@ -134,22 +134,25 @@ def build_parser():
     p.set_defaults(func=_video)
 
     p = sub.add_parser("webcam", help="live landmarks from a local camera (q quits)")
-    p.add_argument("--model", required=True)
-    p.add_argument("--camera", type=int, default=0)
+    p.add_argument("--model", required=True, help="run folder, e.g. models/v4-cpu")
+    p.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
     p.add_argument("--smooth", default="one-euro", choices=["one-euro", "none"])
     p.add_argument("--max-faces", type=int, default=1)
+    p.add_argument("--names", action="store_true", help="draw keypoint names")
     p.set_defaults(func=_webcam)
 
     p = sub.add_parser("predict-image", help="draw landmarks on still images")
     p.add_argument("images", nargs="+", help="image files")
-    p.add_argument("--model", required=True)
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--model", required=True, help="run folder, e.g. models/v4-cpu")
+    p.add_argument("--out", required=True,
+                   help="output folder: <image>_landmarks.png per image + landmarks.csv")
     p.add_argument("--max-faces", type=int, default=5)
     p.set_defaults(func=_predict_image)
 
-    p = sub.add_parser("export", help="export a trained model to TFLite")
-    p.add_argument("--model", required=True)
-    p.add_argument("--tflite", required=True, help="output .tflite file")
+    p = sub.add_parser("export", help="export a trained model to TFLite and/or ONNX")
+    p.add_argument("--model", required=True, help="run folder, e.g. models/v4-cpu")
+    p.add_argument("--tflite", help="output .tflite file")
+    p.add_argument("--onnx", help="output .onnx file")
     p.set_defaults(func=_export)
     return parser
 
