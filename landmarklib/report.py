@@ -63,9 +63,9 @@ TEST_SPLITS = {"test": "YouTube-Faces test", "test_mtfl": "MTFL test"}
 METRICS = {
     "rmse": ("RMSE", lambda v: f"{v:.2f}"),
     "mae": ("MAE", lambda v: f"{v:.2f}"),
-    "nme": (r"NME\,\%", lambda v: f"{v:.2f}"),
-    "pck": (r"PCK\,\%", lambda v: f"{100 * v:.1f}"),
-    "failure_rate": (r"fail\,\%", lambda v: f"{100 * v:.1f}"),
+    "nme": ("NME", lambda v: f"{v:.2f}"),
+    "pck": ("PCK", lambda v: f"{100 * v:.1f}"),
+    "failure_rate": ("fail", lambda v: f"{100 * v:.1f}"),
 }
 # Units of the numbers quoted in the text (the tables put them in the header).
 UNITS = {"rmse": r"\,px", "mae": r"\,px", "nme": r"\,\%", "pck": r"\,\%", "failure_rate": r"\,\%"}
@@ -336,8 +336,8 @@ def results_table_tex(found, profile):
         r"\centering\small\setlength{\tabcolsep}{3pt}",
         rf"\caption{{Test results of every model version (profile \texttt{{{latex_escape(profile)}}}). "
         r"RMSE and MAE in pixels of the $96\times96$ crop; NME in percent of the "
-        r"inter-ocular distance; PCK: keypoints within \PckThreshold\,px; fail: images with "
-        r"NME above \FailureNme\,\%. Lower is better except PCK.}",
+        r"inter-ocular distance; PCK: percentage of keypoints within \PckThreshold\,px; fail: "
+        r"percentage of images with NME above \FailureNme\,\%. Lower is better except PCK.}",
         r"\label{tab:results}",
         rf"\begin{{tabular}}{{l{metric_cols}@{{\hspace{{8pt}}}}{metric_cols}rr}}",
         r"\toprule",

@@ -1,0 +1,304 @@
+"""landmarklib.report without running notebooks: the plan, the generated LaTeX
+(tables say "not run" for missing runs, every quoted number is a macro from
+results.json), the failure message, the LaTeX fallbacks; and landmarklib.setup."""
+import re
+import shutil
+
+import matplotlib
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from landmarklib import config, report, setup
+from landmarklib import keypoints as kp
+
+REPORT_SOURCES = ("main.tex", "sections", "references.bib")
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+def fake_results(version, profile, rmse, nme):
+    """A results.json as lm.train writes it, with chosen test RMSE and NME."""
+    def split(scale):
+        return {"rmse": rmse * scale, "mae": 0.7 * rmse * scale, "nme": nme * scale,
+                "pck": 0.8, "pck_threshold": 2.0, "failure_rate": 0.05, "images": 123,
+                "coordinates": 1000, "per_keypoint": {}}
+    return {"version": version, "profile": profile, "description": "x", "epochs": 3,
+            "batch_size": 32, "train_images": 500, "parameters": 1_234_567,
+            "train_seconds": 150.0, "images_per_second": 321.0,
+            "machine": {"cpu_count": 2, "gpus": [], "tensorflow": "2.21.0"}, "strategy": "Default",
+            "splits": {"val": split(0.9), "val_flip": split(0.85), "test": split(1.0),
+                       "test_flip": split(0.95), "test_mtfl": split(1.2),
+                       "test_mtfl_flip": split(1.1)}}
+
+
+@pytest.fixture
+def models_dir(tmp_path):
+    """Runs of v2 and v4 for profile 'smoke' (the other versions missing)."""
+    from landmarklib.files import write_json
+
+    folder = tmp_path / "models"
+    for version, rmse, nme in (("v2", 2.345, 7.891), ("v4", 1.987, 6.543)):
+        run = folder / f"{version}-smoke"
+        write_json(fake_results(version, "smoke", rmse, nme), run / "results.json")
+        write_json({"version": version, "profile": config.get_profile("smoke").to_dict()},
+                   run / "config.json")
+    return folder
+
+
+def write_notebook(path, cells, parameters=None):
+    """A notebook with an optional `parameters` cell first, then code cells."""
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    if parameters is not None:
+        cell = new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells += [new_code_cell(c) if not c.startswith("#md ") else new_markdown_cell(c[4:])
+                 for c in cells]
+    nbformat.write(nb, str(path))
+    return path
+
+
+# --- macro names and formatting -----------------------------------------------------------
+
+def test_macro_names_are_letters_only():
+    assert report.macro_name("v4", "Test", "Rmse") == "VfourTestRmse"
+    assert report.macro_name("heatmap", "test_mtfl_flip", "nme") == "HeatmapTestMtflFlipNme"
+    assert report.macro_name("v12") == "Vonetwo"
+    with pytest.raises(ValueError, match="macro name"):
+        report.macro_name("", "_")
+
+
+def test_latex_escape_and_counts():
+    assert report.latex_escape("a_b & 5%") == r"a\_b \& 5\%"
+    assert report.format_count(3_541_822) == r"3.54\,M"
+    assert report.format_count(12_345) == r"12.3\,k"
+    assert report.format_seconds(30) == r"30\,s"
+    assert report.format_seconds(600) == r"10.0\,min"
+
+
+# --- generated LaTeX ----------------------------------------------------------------------
+
+def macros(text):
+    return dict(re.findall(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}", text))
+
+
+def test_generated_files_quote_results_json(tmp_path, models_dir):
+    written = report.write_generated("smoke", tmp_path / "generated", models_dir)
+    names = {p.name for p in written}
+    assert {"results_table.tex", "results_macros.tex", "profile.tex", "flip_table.tex",
+            "versions_table.tex", "augment_table.tex"} <= names
+    m = macros((tmp_path / "generated" / "results_macros.tex").read_text())
+    # numbers come from results.json, with units for the text
+    assert m["VfourTestRmse"] == r"1.99\,px"
+    assert m["VtwoTestNme"] == r"7.89\,\%"
+    assert m["VfourMtflNme"] == r"7.85\,\%"          # 6.543 * 1.2
+    assert m["VfourTestPck"] == r"80.0\,\%"
+    assert m["VfourParams"] == r"1.23\,M"
+    assert m["BestVersion"] == "V4"
+    assert m["ChangeVfourTestNme"] == "n/a"           # V3 missing
+    assert m["ChangeHeatmapTestNme"] == "n/a"
+    # every version gets every macro, missing ones say "not run"
+    for version in report.TRAIN_VERSIONS:
+        assert report.macro_name(version, "Test", "Rmse") in m
+    assert m["VoneTestRmse"] == r"\notrun"
+    assert all(re.fullmatch(r"[A-Za-z]+", name) for name in m)
+
+
+def test_results_table_lists_every_version(tmp_path, models_dir):
+    report.write_generated("smoke", tmp_path, models_dir)
+    table = (tmp_path / "results_table.tex").read_text()
+    for version in report.TRAIN_VERSIONS:
+        assert re.search(rf"^{report.VERSION_LABELS[version]} &", table, re.M), version
+    assert table.count("not run") == 4                # v1, v3, heatmap, transfer
+    v4 = next(line for line in table.splitlines() if line.startswith("V4 &"))
+    assert v4.split(" & ")[1:4] == ["1.99", "1.39", "6.54"]
+    assert "smoke" in table
+
+
+def test_profile_macros_name_profile_and_data(tmp_path, models_dir):
+    report.write_generated("smoke", tmp_path, models_dir)
+    m = macros((tmp_path / "profile.tex").read_text())
+    prof = config.get_profile("smoke")
+    assert m["ProfileName"] == r"\texttt{smoke}"
+    assert m["ProfileDataset"] == r"\texttt{faces15}"
+    assert m["ProfileEpochs"] == str(prof.epochs)
+    assert m["RunsDone"] == "2" and m["RunsPlanned"] == str(len(report.TRAIN_VERSIONS))
+    assert "2 CPU cores, no GPU" in m["TrainMachine"]
+
+
+def test_no_runs_still_writes_complete_tables(tmp_path):
+    report.write_generated("smoke", tmp_path / "gen", tmp_path / "empty")
+    m = macros((tmp_path / "gen" / "results_macros.tex").read_text())
+    assert m["BestVersion"] == r"\notrun"
+    table = (tmp_path / "gen" / "results_table.tex").read_text()
+    assert table.count("not run") == len(report.TRAIN_VERSIONS)
+
+
+def test_report_text_quotes_no_number_of_ours():
+    """Numbers in the sections are macros; the only literals are the original's results,
+    citation years and structural constants (15 keypoints, 96 px, 68/5 points)."""
+    allowed = {"1.58", "1.42", "1.56", "100", "256", "20", "15", "96", "68", "5", "6", "24", "4",
+               "3", "13", "30", "14", "0", "1", "2", "10", "000"}
+    for path in (config.ROOT / "report" / "sections").glob("*.tex"):
+        text = re.sub(r"%.*", "", path.read_text())  # comments
+        text = re.sub(r"\\(ref|label|cite|eqref|code)\{[^}]*\}", "", text)  # names, not numbers
+        text = re.sub(r"\[[^\]]*\]|[\d.]+\\linewidth|300-W", "", text)  # sizes; iBUG 300-W
+        found = set(re.findall(r"(?<![A-Za-z\\])\d+(?:\.\d+)?", text)) - allowed
+        assert not found, f"{path.name}: numbers typed by hand: {sorted(found)}"
+
+
+def test_every_macro_the_text_uses_is_generated(tmp_path, models_dir):
+    report.write_generated("smoke", tmp_path, models_dir)
+    defined = set(macros((tmp_path / "results_macros.tex").read_text()))
+    defined |= set(macros((tmp_path / "profile.tex").read_text()))
+    for path in (config.ROOT / "report" / "sections").glob("*.tex"):
+        for name in re.findall(r"\\((?:V[a-z]+|Heatmap|Transfer|Best|Change|Profile|Test|Validation|Pck|Failure|Train"
+                               r"|Mtfl|Runs)[A-Za-z]*)",
+                               path.read_text()):
+            assert name in defined, f"{path.name} uses \\{name}, which nothing generates"
+
+
+def test_report_builds_with_partial_results(tmp_path, models_dir, capsys):
+    """A partial report (2 of 6 runs, no figures) compiles: boxes, 'not run', no '??'."""
+    if report.latex_available():
+        pytest.skip(f"LaTeX missing ({report.latex_available()}): "
+                    "apt-get install " + " ".join(report.LATEX_PACKAGES))
+    folder = tmp_path / "report"
+    folder.mkdir()
+    for name in REPORT_SOURCES:
+        src = config.ROOT / "report" / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, folder / name)
+    report.write_generated("smoke", folder / "generated", models_dir)
+    assert report.build_pdf(folder) == report.OK
+    assert (folder / "main.pdf").stat().st_size > 10_000
+    log = (folder / "main.log").read_text(errors="replace")
+    assert not report.latex_warnings(log), report.latex_warnings(log)
+
+
+# --- notebooks: plan and failure message ------------------------------------------------
+
+def test_plan_orders_notebooks_and_expands_training(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    write_notebook(nbs / "02_b.ipynb", ["x = 1"], parameters='profile = "smoke"')
+    write_notebook(nbs / "01_a.ipynb", ["x = 1"],
+                   parameters='profile = "smoke"\nfigures_dir = "../report/figures"')
+    write_notebook(nbs / f"{report.TRAIN_NOTEBOOK}.ipynb", ["x = 1"],
+                   parameters='model_version = "v4"\nprofile = "smoke"')
+    write_notebook(nbs / "scratch.ipynb", ["x = 1"])  # not numbered: not run
+    jobs = report.plan("cpu", nbs, tmp_path / "build", tmp_path / "rep")
+    names = [j.name for j in jobs]
+    assert names == ["01_a", "02_b"] + [f"03_train_{v}" for v in report.TRAIN_VERSIONS]
+    assert jobs[0].parameters == {"profile": "cpu",
+                                  "figures_dir": str((tmp_path / "rep" / "figures").resolve())}
+    assert jobs[1].parameters == {"profile": "cpu"}  # declares no figures_dir
+    assert jobs[-1].parameters["model_version"] == "transfer"
+    assert jobs[-1].output == tmp_path / "build" / "03_train_transfer.ipynb"
+    only = report.plan("cpu", nbs, tmp_path / "build", tmp_path / "rep", only=["train_v4"])
+    assert [j.name for j in only] == ["03_train_v4"]
+    with pytest.raises(ValueError, match="matches no notebook"):
+        report.plan("cpu", nbs, only=["nothing"])
+    with pytest.raises(FileNotFoundError, match="no numbered notebooks"):
+        report.plan("cpu", tmp_path / "build")
+
+
+def test_failure_message_names_notebook_cell_and_error(tmp_path):
+    from papermill.exceptions import PapermillExecutionError
+
+    source = write_notebook(tmp_path / "07_x.ipynb", ["a = 1", "1 / 0"], parameters="profile = 'x'")
+    job = report.Job("07_x", source, tmp_path / "out.ipynb", {"profile": "smoke"})
+    error = PapermillExecutionError(cell_index=3, exec_count=3, source="1 / 0",
+                                    ename="ZeroDivisionError", evalue="division by zero",
+                                    traceback=[])
+    text = report.describe_failure(job, error)
+    assert "07_x.ipynb" in text and "profile=smoke" in text
+    assert "cell 3 of 07_x.ipynb" in text      # the committed notebook's 3rd cell
+    assert "ZeroDivisionError: division by zero" in text
+    assert str(tmp_path / "out.ipynb") in text
+
+
+def test_unknown_profile_is_refused():
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        report.make_report(profile="fast")
+
+
+def test_without_latex_report_succeeds_and_says_what_to_install(tmp_path, monkeypatch, capsys):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    write_notebook(nbs / "01_a.ipynb", ["x = 1"], parameters="profile = 'x'")
+    ran = []
+    monkeypatch.setattr(report, "run_notebooks", lambda jobs, cwd: ran.extend(jobs))
+    monkeypatch.setattr(report.shutil, "which", lambda tool: None)
+    code = report.make_report("smoke", notebooks_dir=nbs, build_dir=tmp_path / "b",
+                              report_dir=tmp_path / "rep", models_dir=tmp_path / "none")
+    out = capsys.readouterr().out
+    assert code == report.OK and [j.name for j in ran] == ["01_a"]
+    assert "apt-get install --no-install-recommends " + " ".join(report.LATEX_PACKAGES) in out
+    assert "Overleaf" in out
+    assert (tmp_path / "rep" / "generated" / "results_table.tex").exists()
+
+
+def test_latex_warnings_finds_undefined_references_and_big_overfull_boxes():
+    log = ("LaTeX Warning: Reference `fig:x' on page 3 undefined on input line 7.\n"
+           "Overfull \\hbox (0.5pt too wide) in paragraph at lines 1--2\n"
+           "Overfull \\hbox (12.3pt too wide) in paragraph at lines 5--9\n")
+    found = report.latex_warnings(log)
+    assert len(found) == 2 and "fig:x" in found[0] and "12.3pt" in found[1]
+
+
+# --- figures ------------------------------------------------------------------------------
+
+def test_learning_curves_writes_pdf_and_png(tmp_path):
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [9.0, 5.0, 4.0],
+                            "val_loss": [8.0, 6.0, 5.5], "rmse": [3.0, 2.2, 2.0],
+                            "val_rmse": [2.8, 2.4, 2.3]})
+    fig = report.learning_curves(history, save_to=tmp_path / "curves_v9.pdf")
+    assert (tmp_path / "curves_v9.pdf").stat().st_size > 1000
+    assert (tmp_path / "curves_v9.png").stat().st_size > 1000
+    rmse_axis = fig.axes[1]
+    np.testing.assert_allclose(rmse_axis.lines[1].get_ydata(), history["val_rmse"])
+    with pytest.raises(ValueError, match="val_rmse"):
+        report.learning_curves(history.drop(columns="val_rmse"))
+
+
+def test_results_frame_has_a_row_per_split():
+    frame = report.results_frame(fake_results("v4", "cpu", 2.0, 6.0))
+    assert list(frame.index) == ["val", "val_flip", "test", "test_flip", "test_mtfl",
+                                 "test_mtfl_flip"]
+    assert frame.loc["test", "rmse"] == 2.0 and frame.loc["test", "images"] == 123
+
+
+def test_versions_frame_follows_the_registry():
+    from landmarklib import models
+
+    frame = report.versions_frame()
+    assert len(frame) == len(models.REGISTRY)
+    assert frame.loc["V1", "rows"] == "complete only" and frame.loc["V2", "rows"] == "all (masked)"
+
+
+# --- landmarklib.setup --------------------------------------------------------------------
+
+def test_notebook_setup_seeds_and_styles():
+    paths = setup.notebook(seed=3)
+    a = np.random.rand()
+    setup.notebook(seed=3)
+    assert np.random.rand() == a
+    assert matplotlib.rcParams["savefig.dpi"] == setup.STYLE["savefig.dpi"]
+    assert paths.figures == config.FIGURES and paths.models == config.MODELS
+    assert not setup.in_colab()
+
+
+def test_colab_badge_points_at_the_notebook():
+    badge = setup.colab_badge("03_train")
+    assert badge.startswith("[![Open In Colab](https://colab.research.google.com/assets/")
+    assert badge.endswith("/landmarklib/landmarklib/blob/main/notebooks/03_train.ipynb)")
+    assert setup.colab_url("03_train.ipynb") == setup.colab_url("03_train")
+
+
+def test_keypoint_count_in_text_matches_schema():
+    """The report says 15 keypoints and 96x96 crops: the schema must agree."""
+    assert kp.NUM_KEYPOINTS == 15 and kp.IMAGE_SIZE == 96
