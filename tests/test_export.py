@@ -1,0 +1,67 @@
+"""Export to TFLite and ONNX: the exported models agree with Keras on real crops."""
+import numpy as np
+import pytest
+
+from landmarklib import cli, config, export, video
+from landmarklib import keypoints as kp
+from landmarklib.pipeline import to_model_input
+
+
+@pytest.fixture(scope="module")
+def run(shared_data):
+    """The small model of tests/test_video.py (same cache folder: trained once)."""
+    from test_video import TEST_TRAINING, TEST_VERSION
+
+    from landmarklib import train
+
+    return train.train(TEST_VERSION, "smoke", run_dir=config.BUILD / "test-models" / "video",
+                       verbose=0, **TEST_TRAINING)
+
+
+@pytest.mark.slow
+def test_export_command_writes_models_that_match_keras(run, tmp_path, capsys):
+    tflite, onnx = tmp_path / "m.tflite", tmp_path / "m.onnx"
+    cli.main(["export", "--model", str(run.dir), "--tflite", str(tflite), "--onnx", str(onnx)])
+    printed = capsys.readouterr().out
+    assert "MB" in printed and "ms per face" in printed
+    crops = export.real_crops()
+    keras_out = np.asarray(run.model(to_model_input(crops), training=False))
+    for predictor in (export.TFLitePredictor(tflite), export.ONNXPredictor(onnx)):
+        out = predictor(crops)
+        assert out.shape == (len(crops), 2 * kp.NUM_KEYPOINTS)
+        assert np.max(np.abs(out - keras_out)) < export.PARITY_TOLERANCE_PX
+        # not trivially equal: the predictions differ between faces
+        assert out.std(axis=0).mean() > 0.5
+
+
+@pytest.mark.slow
+def test_video_backends_agree(run):
+    crops = export.real_crops(8)
+    outs = [video.make_predictor(run.model, b)(crops) for b in ("tflite", "function", "keras")]
+    for other in outs[1:]:
+        assert np.max(np.abs(outs[0] - other)) < export.PARITY_TOLERANCE_PX
+
+
+def test_export_needs_a_target_and_a_known_suffix(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["export", "--model", str(tmp_path)])
+    assert "--tflite" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="should end in .tflite"):
+        export.export_checked(None, tmp_path / "m.onnx", "tflite", None)
+
+
+def test_export_of_a_missing_model_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["export", "--model", str(tmp_path / "none"), "--tflite",
+                  str(tmp_path / "m.tflite")])
+    assert "no such model folder" in capsys.readouterr().err
+    assert not (tmp_path / "m.tflite").exists()
+
+
+def test_bad_tflite_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="none.tflite"):
+        export.TFLitePredictor(tmp_path / "none.tflite")
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"not a flatbuffer")
+    with pytest.raises(ValueError, match="not a TFLite model"):
+        export.TFLitePredictor(bad)
