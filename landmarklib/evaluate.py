@@ -14,7 +14,8 @@
 * Analyses behind the figures, as plain functions on arrays: cumulative error
   distribution (``ced_curve``), error by MTFL attribute (``attribute_table``,
   ``attribute_findings``), best and worst images (``best_worst``).
-* ``# --- figures ---``: one function per figure of 04_evaluate and the report.
+
+The figures drawn from these are in ``landmarklib.plots`` (section "evaluate").
 
 See 04_evaluate.
 """
@@ -58,7 +59,6 @@ ATTRIBUTES = {
 SIGNIFICANT_Z = 1.96
 CI_Z = 1.96   # error bars: 95 % confidence interval of a mean
 
-GALLERY_COUNT = 6   # images in each row (worst, best) of the gallery
 
 # --- the CLI: one run, one CSV ----------------------------------------------------
 
@@ -465,193 +465,9 @@ def attribute_findings(table, model=None):
     return sentences
 
 
-def best_worst(faces, pred, count=GALLERY_COUNT):
-    """(worst indices, best indices) by per-image NME; undefined NME left out."""
+def best_worst(faces, pred, count):
+    """(`count` worst, `count` best) image indices by per-image NME, undefined NME left out."""
     per_image = metrics.nme_per_image(faces.keypoints, pred)
     order = np.argsort(per_image, kind="stable")
     order = order[~np.isnan(per_image[order])]
     return order[::-1][:count], order[:count]
-
-
-# --- figures -----------------------------------------------------------------------
-
-FIGURE_NAMES = ("per_keypoint_errors", "ced_curves", "error_by_attribute",
-                "learning_curves_all", "worst_best_gallery")
-TRUTH_COLOR = "#3cb44b"       # ground truth: green
-PREDICTION_COLOR = "#e6194b"  # a prediction in the gallery: red
-LEARNING_METRICS = (("rmse", "RMSE (px)"), ("nme", "NME (%)"))
-
-
-def model_colors(names):
-    """A fixed colour per model name (matplotlib's tab10 in registry order)."""
-    import matplotlib
-
-    from .models import REGISTRY
-
-    order = list(REGISTRY) + [n for n in names if n not in REGISTRY]
-    cmap = matplotlib.colormaps["tab10"]
-    return {n: cmap(order.index(n) % 10) for n in names}
-
-
-def _save(fig, name, save_to):
-    """Write `fig` as ``<save_to>/<name>.pdf`` and ``.png`` when `save_to` is a folder."""
-    if save_to is not None:
-        from .plots import save_figure
-
-        save_figure(fig, Path(save_to) / name)
-    return fig
-
-
-def per_keypoint_figure(evaluation, split="test", flip=False, save_to=None):
-    """Mean point error per keypoint and model, with 95 % confidence bars."""
-    import matplotlib.pyplot as plt
-
-    faces = evaluation.faces(split)
-    preds = evaluation.predictions(split, flip)
-    colors = model_colors(list(preds))
-    labelled = ~np.isnan(kp.as_points(faces.keypoints)[..., 0]).all(axis=0)
-    names = [n for n, keep in zip(kp.NAMES, labelled) if keep]
-    width = 0.8 / len(preds)
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(names) + 2), 3.6))
-    for j, (model, pred) in enumerate(preds.items()):
-        err = metrics.point_errors(faces.keypoints, pred)[:, labelled]
-        mean = np.nanmean(err, axis=0)
-        ci = CI_Z * np.nanstd(err, axis=0, ddof=1) / np.sqrt((~np.isnan(err)).sum(axis=0))
-        x = np.arange(len(names)) + (j - (len(preds) - 1) / 2) * width
-        ax.bar(x, mean, width, yerr=ci, color=colors[model], label=model,
-               error_kw={"elinewidth": 0.8, "capsize": 1.5})
-    ax.set_xticks(np.arange(len(names)), [n.replace("_", " ") for n in names],
-                  rotation=45, ha="right")
-    ax.set_ylabel("mean error (px)")
-    ax.set_title(f"Error per keypoint, {SPLIT_LABELS.get(split, split)} "
-                 f"({len(faces)} faces{', flip' if flip else ''})")
-    ax.legend(ncol=min(len(preds), 6), fontsize=8, frameon=False)
-    fig.tight_layout()
-    return _save(fig, "per_keypoint_errors", save_to)
-
-
-def ced_figure(evaluation, splits=TEST_SPLITS, flip=False, save_to=None):
-    """Cumulative error distribution of per-image NME, one panel per split, AUC in the legend."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(splits), figsize=(4.2 * len(splits), 3.6), squeeze=False)
-    for ax, split in zip(axes[0], splits):
-        faces = evaluation.faces(split)
-        preds = evaluation.predictions(split, flip)
-        colors = model_colors(list(preds))
-        for model, pred in preds.items():
-            per_image = metrics.nme_per_image(faces.keypoints, pred)
-            x, y, auc = ced_curve(per_image)
-            fail = np.mean(per_image[~np.isnan(per_image)] > metrics.FAILURE_NME)
-            ax.plot(x, y, color=colors[model],
-                    label=f"{model}: AUC {auc:.3f}, fail {100 * fail:.1f} %")
-        ax.set_xlim(0, CED_MAX_NME)
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("NME (% of inter-ocular distance)")
-        ax.set_ylabel("fraction of images")
-        ax.set_title(f"{SPLIT_LABELS.get(split, split)} ({len(faces)} faces)")
-        ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return _save(fig, "ced_curves", save_to)
-
-
-def attribute_figure(evaluation, split="test_mtfl", flip=False, save_to=None):
-    """Mean NME by MTFL head pose, glasses, smile and gender; counts under each group."""
-    import matplotlib.pyplot as plt
-
-    faces = evaluation.faces(split)
-    preds = evaluation.predictions(split, flip)
-    table = attribute_table(faces, preds)
-    if table.empty:
-        raise ValueError(f"split {split!r} has none of the attributes {list(ATTRIBUTES)}")
-    colors = model_colors(list(preds))
-    attributes = list(dict.fromkeys(table["attribute"]))
-    ratios = [len(ATTRIBUTES[a]) for a in attributes]
-    fig, axes = plt.subplots(1, len(attributes), figsize=(3 + 1.3 * sum(ratios), 3.6),
-                             gridspec_kw={"width_ratios": ratios}, sharey=True, squeeze=False)
-    width = 0.8 / len(preds)
-    for ax, attribute in zip(axes[0], attributes):
-        part = table[table["attribute"] == attribute]
-        groups = list(ATTRIBUTES[attribute].values())
-        for j, model in enumerate(preds):
-            rows = part[part["model"] == model].set_index("group").reindex(groups)
-            x = np.arange(len(groups)) + (j - (len(preds) - 1) / 2) * width
-            ax.bar(x, rows["nme"], width, yerr=rows["nme_ci"], color=colors[model],
-                   label=model, error_kw={"elinewidth": 0.8, "capsize": 1.5})
-        counts = part.drop_duplicates("group").set_index("group").reindex(groups)["count"]
-        ax.set_xticks(np.arange(len(groups)),
-                      [f"{g}\n(n={c})" for g, c in zip(groups, counts)], fontsize=8)
-        ax.set_title(attribute)
-    axes[0][0].set_ylabel("mean NME (%)")
-    axes[0][-1].legend(fontsize=7, frameon=False)
-    fig.suptitle(f"Error by attribute, {SPLIT_LABELS.get(split, split)}"
-                 f"{' (flip)' if flip else ''}; bars: 95 % confidence")
-    fig.tight_layout()
-    return _save(fig, "error_by_attribute", save_to)
-
-
-def learning_curves_figure(runs, save_to=None):
-    """Training (dashed) and validation (solid) RMSE and NME per epoch, every version."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    colors = model_colors(list(runs))
-    fig, axes = plt.subplots(1, len(LEARNING_METRICS), figsize=(5 * len(LEARNING_METRICS), 3.6))
-    for ax, (metric, label) in zip(axes, LEARNING_METRICS):
-        for name, run in runs.items():
-            h = run.history
-            if h.empty or f"val_{metric}" not in h:
-                continue
-            ax.plot(h["epoch"], h[f"val_{metric}"], color=colors[name], marker=".", label=name)
-            if metric in h:
-                ax.plot(h["epoch"], h[metric], color=colors[name], linestyle="--", alpha=0.6)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"{label}: validation (solid), training (dashed)")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, "learning_curves_all", save_to)
-
-
-def _draw_prediction(ax, image, truth, pred, title):
-    ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-    t, p = kp.as_points(truth), kp.as_points(pred)
-    seen = ~np.isnan(t).any(axis=-1)
-    for a, b in zip(t[seen], p[seen]):
-        ax.plot([a[0], b[0]], [a[1], b[1]], color="yellow", linewidth=0.6)
-    ax.scatter(t[seen, 0], t[seen, 1], s=10, c=TRUTH_COLOR, edgecolors="black", linewidths=0.3)
-    ax.scatter(p[:, 0], p[:, 1], s=10, c=PREDICTION_COLOR, marker="x", linewidths=0.8)
-    ax.set_xlim(-0.5, kp.IMAGE_SIZE - 0.5)
-    ax.set_ylim(kp.IMAGE_SIZE - 0.5, -0.5)
-    ax.set_title(title, fontsize=8)
-    ax.set_axis_off()
-
-
-def gallery_figure(evaluation, model=None, split="test_mtfl", flip=False,
-                   count=GALLERY_COUNT, save_to=None):
-    """The `count` worst (top row) and best (bottom row) images of one model.
-
-    Ground truth green dots, prediction red crosses, yellow lines between.
-    `model` defaults to the one with the lowest NME on `split`.
-    """
-    import matplotlib.pyplot as plt
-
-    model = model or evaluation.best(split, flip)
-    faces = evaluation.faces(split)
-    pred = evaluation.predict(model, split, flip)
-    per_image = metrics.nme_per_image(faces.keypoints, pred)
-    worst, best = best_worst(faces, pred, count)
-    fig, axes = plt.subplots(2, count, figsize=(1.6 * count, 3.8), squeeze=False)
-    for row, (label, indices) in enumerate((("worst", worst), ("best", best))):
-        for ax, i in zip(axes[row], indices):
-            _draw_prediction(ax, faces.images[i], faces.keypoints[i], pred[i],
-                             f"#{i}: NME {per_image[i]:.1f} %")
-        for ax in axes[row][len(indices):]:
-            ax.set_axis_off()
-        axes[row][0].text(-0.15, 0.5, label, transform=axes[row][0].transAxes,
-                          rotation=90, va="center", ha="right", fontsize=10)
-    fig.suptitle(f"{model} on {SPLIT_LABELS.get(split, split)}: worst and best images "
-                 f"(green truth, red prediction)", fontsize=9)
-    fig.tight_layout()
-    return _save(fig, "worst_best_gallery", save_to)

@@ -5,7 +5,7 @@ Colours are fixed for the whole report: the subject's **left** keypoints
 (image right, Kaggle's "left") red, the subject's **right** keypoints blue,
 the centre line (nose, lip centres) green.
 
-Sections: saving and colours; explore (01_explore).
+Sections: saving and colours; explore (01_explore); evaluate (04_evaluate).
 """
 from pathlib import Path
 
@@ -230,5 +230,209 @@ def missing_pattern(faces, by="source", reference_rows=KAGGLE_ROWS, save_to=None
     right.set_xlabel("rows where the keypoint is labelled")
     right.set_title("labelled rows per keypoint")
     right.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return _finish(fig, save_to)
+
+
+# --- evaluate (04_evaluate) ---------------------------------------------------------
+# The numbers come from landmarklib.evaluate (imported inside the functions: it
+# loads Keras, which the explore figures do not need). `evaluation` is an
+# ``evaluate.Evaluation``: runs, splits and cached predictions.
+
+TRUTH_COLOR = SIDE_COLORS["centre"]   # ground truth in the gallery: green
+PREDICTION_COLOR = SIDE_COLORS["left"]  # a prediction in the gallery: red
+LEARNING_METRICS = (("rmse", "RMSE (px)"), ("nme", "NME (%)"))
+GALLERY_COUNT = 6    # faces in each row (worst, best) of the gallery
+BAR_ERRORS = {"elinewidth": 0.8, "capsize": 1.5}
+
+
+def model_colors(names):
+    """A fixed colour per model name: matplotlib's tab10 in ``models.REGISTRY`` order."""
+    import matplotlib
+
+    from .models import REGISTRY
+
+    order = list(REGISTRY) + [n for n in names if n not in REGISTRY]
+    cmap = matplotlib.colormaps["tab10"]
+    return {n: cmap(order.index(n) % 10) for n in names}
+
+
+def _split_label(split):
+    from .evaluate import SPLIT_LABELS
+
+    return SPLIT_LABELS.get(split, split)
+
+
+def _grouped_offsets(count, models):
+    """x offsets of `models` bars in each of `count` groups."""
+    width = 0.8 / models
+    return width, [np.arange(count) + (j - (models - 1) / 2) * width for j in range(models)]
+
+
+def per_keypoint_errors(evaluation, split="test", flip=False, save_to=None):
+    """Mean point error per keypoint and model, with 95 % confidence bars.
+
+    Keypoints the split never labels (10 of 15 on MTFL) are left out.
+    """
+    from . import metrics
+    from .evaluate import CI_Z
+
+    faces = evaluation.faces(split)
+    preds = evaluation.predictions(split, flip)
+    colors = model_colors(list(preds))
+    labelled = ~np.isnan(kp.as_points(faces.keypoints)[..., 0]).all(axis=0)
+    names = [n for n, keep in zip(kp.NAMES, labelled) if keep]
+    width, offsets = _grouped_offsets(len(names), len(preds))
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(names) + 2), 3.6))
+    for x, (model, pred) in zip(offsets, preds.items()):
+        err = metrics.point_errors(faces.keypoints, pred)[:, labelled]
+        count = (~np.isnan(err)).sum(axis=0)
+        ci = CI_Z * np.nanstd(err, axis=0, ddof=1) / np.sqrt(count)
+        ax.bar(x, np.nanmean(err, axis=0), width, yerr=ci, color=colors[model], label=model,
+               error_kw=BAR_ERRORS)
+    ax.set_xticks(np.arange(len(names)), [n.replace("_", " ") for n in names],
+                  rotation=45, ha="right")
+    ax.set_ylabel("mean error (px)")
+    ax.set_title(f"Error per keypoint, {_split_label(split)} "
+                 f"({len(faces)} faces{', flip' if flip else ''}); bars: 95 % confidence")
+    ax.legend(ncol=min(len(preds), 6), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return _finish(fig, save_to)
+
+
+def ced_curves(evaluation, splits=("test", "test_mtfl"), flip=False, save_to=None):
+    """Cumulative error distribution of per-image NME, one panel per split.
+
+    The legend gives each model's area under the curve up to the failure
+    threshold (``evaluate.ced_curve``) and its failure rate.
+    """
+    from . import metrics
+    from .evaluate import CED_MAX_NME, ced_curve
+
+    fig, axes = plt.subplots(1, len(splits), figsize=(4.2 * len(splits), 3.6), squeeze=False)
+    for ax, split in zip(axes[0], splits):
+        faces = evaluation.faces(split)
+        preds = evaluation.predictions(split, flip)
+        colors = model_colors(list(preds))
+        for model, pred in preds.items():
+            per_image = metrics.nme_per_image(faces.keypoints, pred)
+            x, y, auc = ced_curve(per_image)
+            fail = np.mean(per_image[~np.isnan(per_image)] > metrics.FAILURE_NME)
+            ax.plot(x, y, color=colors[model],
+                    label=f"{model}: AUC {auc:.3f}, fail {100 * fail:.1f} %")
+        ax.set_xlim(0, CED_MAX_NME)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("NME (% of inter-ocular distance)")
+        ax.set_ylabel("fraction of images")
+        ax.set_title(f"{_split_label(split)} ({len(faces)} faces{', flip' if flip else ''})")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _finish(fig, save_to)
+
+
+def error_by_attribute(evaluation, split="test_mtfl", flip=False, save_to=None):
+    """Mean NME by MTFL head pose, glasses, smile and gender; counts under each group.
+
+    See ``evaluate.attribute_findings`` for which group, if any, fails clearly more.
+    """
+    from .evaluate import ATTRIBUTES, attribute_table
+
+    faces = evaluation.faces(split)
+    preds = evaluation.predictions(split, flip)
+    table = attribute_table(faces, preds)
+    if table.empty:
+        raise ValueError(f"split {split!r} has none of the attributes {list(ATTRIBUTES)}")
+    colors = model_colors(list(preds))
+    attributes = list(dict.fromkeys(table["attribute"]))
+    ratios = [len(ATTRIBUTES[a]) for a in attributes]
+    fig, axes = plt.subplots(1, len(attributes), figsize=(3 + 1.3 * sum(ratios), 3.6),
+                             gridspec_kw={"width_ratios": ratios}, sharey=True, squeeze=False)
+    for ax, attribute in zip(axes[0], attributes):
+        part = table[table["attribute"] == attribute]
+        groups = list(ATTRIBUTES[attribute].values())
+        width, offsets = _grouped_offsets(len(groups), len(preds))
+        for x, model in zip(offsets, preds):
+            rows = part[part["model"] == model].set_index("group").reindex(groups)
+            ax.bar(x, rows["nme"], width, yerr=rows["nme_ci"], color=colors[model],
+                   label=model, error_kw=BAR_ERRORS)
+        counts = part.drop_duplicates("group").set_index("group").reindex(groups)["count"]
+        ax.set_xticks(np.arange(len(groups)),
+                      [f"{g}\n(n={c})" for g, c in zip(groups, counts)], fontsize=8)
+        ax.set_title(attribute)
+    axes[0][0].set_ylabel("mean NME (%)")
+    axes[0][-1].legend(fontsize=7, frameon=False)
+    fig.suptitle(f"Error by attribute, {_split_label(split)}"
+                 f"{' (flip)' if flip else ''}; bars: 95 % confidence")
+    fig.tight_layout()
+    return _finish(fig, save_to)
+
+
+def learning_curves_all(runs, save_to=None):
+    """Training (dashed) and validation (solid) RMSE and NME per epoch, every run.
+
+    `runs`: dict name -> ``train.Run`` (its ``history``, as in history.csv).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    colors = model_colors(list(runs))
+    fig, axes = plt.subplots(1, len(LEARNING_METRICS), figsize=(5 * len(LEARNING_METRICS), 3.6))
+    for ax, (metric, label) in zip(axes, LEARNING_METRICS):
+        for name, run in runs.items():
+            h = run.history
+            if h.empty or f"val_{metric}" not in h:
+                continue
+            ax.plot(h["epoch"], h[f"val_{metric}"], color=colors[name], marker=".", label=name)
+            if metric in h:
+                ax.plot(h["epoch"], h[metric], color=colors[name], linestyle="--", alpha=0.6)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"{label}: validation (solid), training (dashed)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return _finish(fig, save_to)
+
+
+def draw_prediction(ax, image, truth, pred, title=""):
+    """A crop with its ground truth (green dots), a prediction (red crosses) and
+    a yellow line from each labelled truth point to its prediction."""
+    ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    t, p = kp.as_points(truth), kp.as_points(pred)
+    seen = ~np.isnan(t).any(axis=-1)
+    for a, b in zip(t[seen], p[seen]):
+        ax.plot([a[0], b[0]], [a[1], b[1]], color="yellow", linewidth=0.6)
+    ax.scatter(t[seen, 0], t[seen, 1], s=10, c=TRUTH_COLOR, edgecolors="black", linewidths=0.3)
+    ax.scatter(p[:, 0], p[:, 1], s=10, c=PREDICTION_COLOR, marker="x", linewidths=0.8)
+    ax.set_xlim(-0.5, kp.IMAGE_SIZE - 0.5)
+    ax.set_ylim(kp.IMAGE_SIZE - 0.5, -0.5)
+    ax.set_title(title, fontsize=8)
+    ax.set_axis_off()
+
+
+def worst_best_gallery(evaluation, model=None, split="test_mtfl", flip=False,
+                       count=GALLERY_COUNT, save_to=None):
+    """The `count` worst (top row) and best (bottom row) faces of one model by NME.
+
+    `model` defaults to the run with the lowest NME on `split`.
+    """
+    from . import metrics
+    from .evaluate import best_worst
+
+    model = model or evaluation.best(split, flip)
+    faces = evaluation.faces(split)
+    pred = evaluation.predict(model, split, flip)
+    per_image = metrics.nme_per_image(faces.keypoints, pred)
+    worst, best = best_worst(faces, pred, count)
+    fig, axes = plt.subplots(2, count, figsize=(PANEL_INCHES * count, 3.8), squeeze=False)
+    for row, (label, indices) in enumerate((("worst", worst), ("best", best))):
+        for ax, i in zip(axes[row], indices):
+            draw_prediction(ax, faces.images[i], faces.keypoints[i], pred[i],
+                            f"#{i}: NME {per_image[i]:.1f} %")
+        for ax in axes[row][len(indices):]:
+            ax.set_axis_off()
+        axes[row][0].text(-0.15, 0.5, label, transform=axes[row][0].transAxes,
+                          rotation=90, va="center", ha="right", fontsize=10)
+    fig.suptitle(f"{model} on {_split_label(split)}{' (flip)' if flip else ''}: worst and best "
+                 f"faces (green truth, red prediction)", fontsize=9)
     fig.tight_layout()
     return _finish(fig, save_to)

@@ -54,8 +54,8 @@ STATIC_NOTE = ("Interactive inspector: open this notebook in JupyterLab, Jupyter
 
 
 def model_bgr(names):
-    """Dict name -> BGR colour, the same as ``evaluate.model_colors`` (matplotlib tab10)."""
-    from .evaluate import model_colors
+    """Dict name -> BGR colour, the same as the report's figures (``plots.model_colors``)."""
+    from .plots import model_colors
 
     return {n: tuple(int(round(255 * c)) for c in rgba[2::-1])
             for n, rgba in model_colors(list(names)).items()}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landmarklib import config, evaluate, metrics, models, train
+from landmarklib import config, evaluate, metrics, models, plots, train
 from landmarklib import keypoints as kp
 from landmarklib.cli import main as cli_main
 from landmarklib.datasets import FaceSet, write_kaggle_csv
@@ -226,30 +226,37 @@ def test_best_worst():
 # --- figures --------------------------------------------------------------------------
 
 
+FIGURES = {  # report/figures name -> how 04_evaluate draws it
+    "per_keypoint_errors": lambda ev, runs, path: plots.per_keypoint_errors(ev, save_to=path),
+    "ced_curves": lambda ev, runs, path: plots.ced_curves(ev, save_to=path),
+    "error_by_attribute": lambda ev, runs, path: plots.error_by_attribute(ev, save_to=path),
+    "learning_curves_all": lambda ev, runs, path: plots.learning_curves_all(runs, save_to=path),
+    "worst_best_gallery": lambda ev, runs, path: plots.worst_best_gallery(ev, save_to=path),
+}
+
+
 def test_figures_are_written(ev, runs, tmp_path):
     import matplotlib.pyplot as plt
 
-    figures = [
-        evaluate.per_keypoint_figure(ev, save_to=tmp_path),
-        evaluate.ced_figure(ev, save_to=tmp_path),
-        evaluate.attribute_figure(ev, save_to=tmp_path),
-        evaluate.learning_curves_figure(runs, save_to=tmp_path),
-        evaluate.gallery_figure(ev, save_to=tmp_path),
-    ]
-    for name in evaluate.FIGURE_NAMES:
+    figures = {name: draw(ev, runs, tmp_path / name) for name, draw in FIGURES.items()}
+    for name in FIGURES:
         for suffix in (".pdf", ".png"):
             assert (tmp_path / (name + suffix)).stat().st_size > 1000, name + suffix
     # the CED legend carries the AUC; the gallery shows 2 x GALLERY_COUNT faces
-    legend = [t.get_text() for t in figures[1].axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in figures["ced_curves"].axes[0].get_legend().get_texts()]
     assert all("AUC" in t for t in legend) and len(legend) == 2
-    assert sum(bool(ax.images) for ax in figures[4].axes) == 2 * evaluate.GALLERY_COUNT
-    for fig in figures:
+    gallery = figures["worst_best_gallery"]
+    assert sum(bool(ax.images) for ax in gallery.axes) == 2 * plots.GALLERY_COUNT
+    # per-keypoint bars: on MTFL only its 5 labelled keypoints, one bar per model each
+    per_kp = plots.per_keypoint_errors(ev, split="test_mtfl")
+    assert len(per_kp.axes[0].patches) == 5 * 2
+    for fig in [*figures.values(), per_kp]:
         plt.close(fig)
 
 
 def test_attribute_figure_needs_attributes(ev):
     with pytest.raises(ValueError, match="attributes"):
-        evaluate.attribute_figure(ev, split="test")
+        plots.error_by_attribute(ev, split="test")
 
 
 def test_profile_splits_match_training(runs, smoke_splits):
