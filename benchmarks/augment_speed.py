@@ -104,6 +104,7 @@ def opencv_v4(images, keypoints, rng, recipe=augment.V4):
 
 
 def main():
+    load = os.getloadavg()[0]
     rng = np.random.default_rng(config.SEED)
     images, keypoints = make_batch(rng)
     rows = [(name, tensorflow_rate(recipe, images, keypoints))
@@ -114,7 +115,8 @@ def main():
         f"Augmentation speed: batch {BATCH_SIZE} of 96x96x1 with {kp.NUM_KEYPOINTS} keypoints, "
         f"median of {RUNS} runs x {BATCHES_PER_RUN} batches",
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"TensorFlow {tf.__version__}, OpenCV {cv2.__version__}",
+        f"TensorFlow {tf.__version__}, OpenCV {cv2.__version__}; load average before: "
+        f"{load:.1f} (other work on the cores slows every row alike)",
         "",
         f"{'method':<28}{'images/s':>12}{'ms/batch':>12}",
     ]
