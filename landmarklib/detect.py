@@ -30,9 +30,9 @@ SCALE_FACTOR = 1.1     # cascade pyramid step
 MIN_NEIGHBORS = 5      # overlapping hits needed to accept a face
 MIN_FACE = 24          # px at detection scale: the cascade's own window size
 DETECT_WIDTH = 320     # full-frame search runs on the frame shrunk to this width
-ROI_MARGIN = 0.5       # search around a tracked face: its box grown by this on each side
+ROI_MARGIN = 0.35      # search around a tracked face: its box grown by this on each side
 ROI_FACE = 56          # ... shrunk so that the tracked face is about this many px wide
-ROI_SIZE_RANGE = (0.7, 1.4)  # ... accepting faces this much smaller / larger
+ROI_SIZE_RANGE = (0.8, 1.25)  # ... accepting faces this much smaller / larger
 
 # Fitted by calibrate(count=400, seed=0) on YouTube-Faces training photos
 # (the detector box nearest to the true frame's centre; medians). Spread of the

@@ -2,8 +2,9 @@
 
 ``FacePipeline`` turns one frame into faces with 15 keypoints each:
 
-1. find faces: a full Haar search every ``DETECT_EVERY`` frames (or when a
-   face is lost), a cheap search around each tracked face in between;
+1. find faces: a cheap Haar search around each tracked face; a full-frame
+   search only while fewer than ``max_faces`` faces are tracked (at most
+   every ``DETECT_EVERY`` frames) or right after a face was lost;
 2. map each detector box to the training framing (``detect.box_to_frame``)
    and crop it to 96x96 grayscale exactly as the training data was cropped;
 3. predict keypoints (TFLite by default: the fastest on a CPU), map them
@@ -36,7 +37,7 @@ from .datasets.crop import crop_face, crop_to_source, face_frame, to_gray
 from .files import atomic_path
 from .measurements import MEASUREMENTS, measure
 
-DETECT_EVERY = 10        # frames between full-frame searches (new faces appear within this)
+DETECT_EVERY = 10        # frames between full-frame searches while looking for faces
 # Re-cropping from the predicted keypoints (the exact training framing) did not
 # help: on the moving test video it raised the error of a 10-epoch v2 model
 # from 8.6 % to 9.2 % of the eye distance, so the calibrated detector box is used.
@@ -145,7 +146,8 @@ class FacePipeline:
         predictor: crops (N, 96, 96) uint8 -> (N, 30), e.g. ``make_predictor(model)``.
         smooth: "one-euro" or "none".
         max_faces: the largest faces kept per frame.
-        detect_every: frames between full-frame face searches (1 = every frame).
+        detect_every: frames between full-frame searches while fewer than
+            `max_faces` faces are tracked (1 = every such frame).
         refine: re-crops from the predicted keypoints (0 = detector framing only).
         detector: a ``detect.FaceDetector`` (default settings if None).
     """
@@ -161,12 +163,19 @@ class FacePipeline:
         self._since_full = self.detect_every  # search the whole first frame
 
     def find_faces(self, gray):
-        """Detector boxes (K, 4) for this frame, full or tracked search."""
+        """Detector boxes (K, 4) for this frame.
+
+        Tracked faces are searched for around their last box (cheap). The
+        whole frame is searched only while fewer than ``max_faces`` faces are
+        tracked, at most every ``detect_every`` frames, and on the frame
+        after a tracked face was lost.
+        """
         tracks = self.tracker.tracks[:self.max_faces]
-        if self._since_full >= self.detect_every or not tracks:
-            self._since_full = 1
-            return list(self.detector.detect(gray, self.max_faces))
+        seen = sum(tr.missed == 0 for tr in tracks)  # found in the previous frame
         self._since_full += 1
+        if seen < self.max_faces and self._since_full >= self.detect_every:
+            self._since_full = 0
+            return list(self.detector.detect(gray, self.max_faces))
         boxes = [self.detector.detect_near(gray, tr.box) for tr in tracks]
         if any(b is None for b in boxes):
             self._since_full = self.detect_every  # a face was lost: full search next frame
