@@ -10,11 +10,13 @@ STAMP  := $(VENV)/.installed
 # cpu without a GPU, full with one; override with PROFILE=...
 PROFILE ?= auto
 PYTEST_ARGS ?=
+ONLY ?=
 
 .PHONY: setup test report notebooks pdf benchmarks clean-build help
 
 help:
 	@echo "make report [PROFILE=smoke|cpu|full]  - run the notebooks and build report/main.pdf"
+	@echo "make pdf [PROFILE=...]                - rebuild report/main.pdf from the trained runs"
 	@echo "make test                             - run the tests"
 	@echo "make benchmarks                       - print the speed tables quoted in the README"
 
@@ -31,11 +33,17 @@ $(STAMP): requirements.txt pyproject.toml
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ONLY=03_train_v4 (space-separated, substrings of the executed notebooks' names) reruns a few.
 report: setup
-	$(BIN)/python -m landmarklib report --profile $(PROFILE)
+	$(BIN)/python -m landmarklib report --profile $(PROFILE) $(foreach o,$(ONLY),--only $(o))
+
+# Tables from the trained runs + report/main.pdf, without running the notebooks.
+pdf: setup
+	$(BIN)/python -c "import sys; from landmarklib import report; sys.exit(report.build('$(PROFILE)'))"
 
 benchmarks: setup
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean-build:
 	rm -rf build report/figures/*.pdf report/figures/*.png report/generated/*.tex
+	cd report && latexmk -C main.tex > /dev/null 2>&1 || true

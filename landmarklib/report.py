@@ -714,6 +714,17 @@ def make_report(profile="auto", only=None, notebooks_dir=NOTEBOOKS, build_dir=EX
     if failed:
         print(describe_failure(*failed), file=sys.stderr, flush=True)
         return NOTEBOOK_FAILED
+    return build(profile, report_dir, models_dir, pdf)
+
+
+def build(profile="auto", report_dir=REPORT, models_dir=None, pdf=True):
+    """Write report/generated/ from the runs on disk and build the PDF (no notebooks).
+
+    What ``make pdf`` runs; returns OK or LATEX_FAILED. Without LaTeX it says
+    what to install and returns OK.
+    """
+    profile = resolve_profile(profile)
+    report_dir = Path(report_dir)
     for path in write_generated(profile, report_dir / "generated", models_dir):
         print(f"wrote {path}")
     if not pdf:
