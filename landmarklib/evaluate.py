@@ -41,7 +41,7 @@ FLIPS = (False, True)
 # Inference timing: ms per face at these batch sizes (best of the repeats: on a
 # shared machine the fastest run is the one least disturbed by other work).
 TIMING_BATCHES = (256, 1)
-TIMING_REPEATS = {256: 3, 1: 20}
+TIMING_REPEATS = {256: 2, 1: 10}
 
 # Cumulative error distribution: per-image NME from 0 to the failure threshold.
 CED_MAX_NME = metrics.FAILURE_NME   # percent
