@@ -295,7 +295,7 @@ def per_keypoint_errors(evaluation, split="test", flip=False, save_to=None):
     ax.set_ylabel("mean error (px)")
     ax.set_title(f"Error per keypoint, {_split_label(split)} "
                  f"({len(faces)} faces{', flip' if flip else ''}); bars: 95 % confidence")
-    ax.legend(ncol=min(len(preds), 6), fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return _finish(fig, save_to)
 
@@ -325,7 +325,7 @@ def ced_curves(evaluation, splits=("test", "test_mtfl"), flip=False, save_to=Non
         ax.set_xlabel("NME (% of inter-ocular distance)")
         ax.set_ylabel("fraction of images")
         ax.set_title(f"{_split_label(split)} ({len(faces)} faces{', flip' if flip else ''})")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")  # good models rise early: lower right is free
     fig.tight_layout()
     return _finish(fig, save_to)
 
@@ -360,7 +360,7 @@ def error_by_attribute(evaluation, split="test_mtfl", flip=False, save_to=None):
                       [f"{g}\n(n={c})" for g, c in zip(groups, counts)], fontsize=8)
         ax.set_title(attribute)
     axes[0][0].set_ylabel("mean NME (%)")
-    axes[0][-1].legend(fontsize=7, frameon=False)
+    axes[0][-1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(f"Error by attribute, {_split_label(split)}"
                  f"{' (flip)' if flip else ''}; bars: 95 % confidence")
     fig.tight_layout()
@@ -372,7 +372,7 @@ def learning_curves_all(runs, save_to=None):
 
     `runs`: dict name -> ``train.Run`` (its ``history``, as in history.csv).
     """
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     colors = model_colors(list(runs))
     fig, axes = plt.subplots(1, len(LEARNING_METRICS), figsize=(5 * len(LEARNING_METRICS), 3.6))
@@ -387,8 +387,11 @@ def learning_curves_all(runs, save_to=None):
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_yscale("log")  # versions differ by factors; a log axis keeps all readable
+        for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            axis(ScalarFormatter())
         ax.set_title(f"{label}: validation (solid), training (dashed)")
-    axes[0].legend(fontsize=8)
+    axes[-1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return _finish(fig, save_to)
 
