@@ -262,14 +262,16 @@ def test_unknown_recipe_name_lists_valid_ones():
         augment.get_recipe("v5")
 
 
-@pytest.mark.parametrize("images, keypoints, match", [
-    (np.zeros((2, SIZE, SIZE), np.float32), np.zeros((2, 30), np.float32), "images must have shape"),
-    (np.zeros((2, SIZE, SIZE, 3), np.float32), np.zeros((2, 30), np.float32), "images must have shape"),
-    (np.zeros((2, SIZE, SIZE, 1), np.float32), np.zeros((2, 15, 2), np.float32), "keypoints must have shape"),
-    (np.zeros((2, SIZE, SIZE, 1), np.uint8), np.zeros((2, 30), np.float32), "float32"),
-    (np.zeros((2, SIZE, SIZE, 1), np.float32), np.zeros((3, 30), np.float32), "2 images but 3"),
+@pytest.mark.parametrize("image_shape, image_dtype, keypoint_shape, match", [
+    ((2, SIZE, SIZE), np.float32, (2, 30), "images must have shape"),
+    ((2, SIZE, SIZE, 3), np.float32, (2, 30), "images must have shape"),
+    ((2, SIZE, SIZE, 1), np.float32, (2, 15, 2), "keypoints must have shape"),
+    ((2, SIZE, SIZE, 1), np.uint8, (2, 30), "float32"),
+    ((2, SIZE, SIZE, 1), np.float32, (3, 30), "2 images but 3"),
 ])
-def test_bad_tensors_raise(images, keypoints, match):
+def test_bad_tensors_raise(image_shape, image_dtype, keypoint_shape, match):
+    images = np.zeros(image_shape, image_dtype)
+    keypoints = np.zeros(keypoint_shape, np.float32)
     with pytest.raises(ValueError, match=match):
         augment.augment_batch(images, keypoints, "v4", seed=0)
 
