@@ -145,6 +145,16 @@ class Tracker:
         return out
 
 
+def smooth_trajectory(keypoints, times, unit=1.0, **filter_args):
+    """One-Euro-filter a whole trajectory (T, 30) at `times` (T,), as a track would.
+
+    `unit`: frame px per face unit (the face's crop side / 96), see the module doc.
+    """
+    f = OneEuroFilter(**filter_args)
+    return np.stack([f(np.asarray(k, dtype=np.float64) / unit, t) * unit
+                     for k, t in zip(keypoints, times)])
+
+
 def jitter(keypoints):
     """Mean frame-to-frame displacement of each keypoint (px), over (T, 30) frames.
 
