@@ -3,7 +3,9 @@
 The detector is OpenCV's frontal-face Haar cascade, shipped inside
 opencv-python(-headless) < 5, so it runs offline with no download. On 400
 YouTube-Faces photos (``calibrate``) it missed 1.5 % of the faces; the
-``alt`` and ``alt2`` cascades missed 4 % and 3 % and were not faster.
+``alt`` and ``alt2`` cascades missed 4 % and 3 % at about the same speed.
+Detection cost grows with the searched area, so a tracked face is searched
+for only around its last box (``detect_near``).
 
 A Haar box is not our crop: the model was trained on squares framed from the
 landmarks (``datasets.crop.face_frame``: eye and mouth distances set the
@@ -35,9 +37,10 @@ ROI_FACE = 56          # ... shrunk so that the tracked face is about this many 
 ROI_SIZE_RANGE = (0.8, 1.25)  # ... accepting faces this much smaller / larger
 
 # Fitted by calibrate(count=400, seed=0) on YouTube-Faces training photos
-# (the detector box nearest to the true frame's centre; medians). Spread of the
-# fit (inter-quartile range, in box widths): dx 0.079, dy 0.062, scale 0.133,
-# i.e. the detector box frames the face to within ~+-4 % of its width.
+# (the detector box nearest to the true frame's centre; medians; 6 of the 400
+# faces not found). Spread of the fit (inter-quartile range, in box widths):
+# dx 0.081, dy 0.063, scale 0.133: a single box frames the face to within
+# about +-4 % of its width in position and +-7 % in size.
 BOX_TO_FRAME = {"dx": -0.019, "dy": -0.018, "scale": 1.053}
 
 

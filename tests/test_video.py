@@ -148,6 +148,15 @@ def test_smoothing_lowers_jitter_on_a_still_face(tmp_path, photos, predictor):
 
 
 @pytest.mark.slow
+def test_smoothing_lags_little_on_moving_faces(moving, tmp_path, predictor):
+    csv_path = tmp_path / "smoothed.csv"
+    video.annotate_video(moving["src"], predictor, tmp_path / "smoothed.mp4", csv_path=csv_path,
+                         smooth="one-euro", max_faces=2)
+    smoothed = video.errors_vs_truth(pd.read_csv(csv_path), moving["truth"]).mean()
+    assert smoothed < 1.05 * video.errors_vs_truth(moving["table"], moving["truth"]).mean()
+
+
+@pytest.mark.slow
 def test_video_without_faces_gives_no_rows(tmp_path, photos, predictor):
     src = tmp_path / "empty-scene.mp4"
     video.make_test_video(src, photos[:1], frames=8, blank_frames=range(8))
@@ -300,7 +309,7 @@ def test_one_euro_removes_noise_but_little_motion():
         f = smoothing.OneEuroFilter()
         out = np.array([f(x, ti) for x, ti in zip(signal, t)])
         if check == "noise":
-            assert np.std(np.diff(out[30:, 0])) < 0.3 * np.std(np.diff(signal[30:, 0]))
+            assert np.std(np.diff(out[30:, 0])) < 0.5 * np.std(np.diff(signal[30:, 0]))
         else:
             lag = np.mean(np.abs(out[30:, 0] - 200 * t[30:]))
             assert lag < 5  # px at 200 px/s: beta opens the filter
