@@ -16,7 +16,7 @@
    still succeeds and says what to install (or to upload report/ to Overleaf).
 
 Trained models are cached (``landmarklib.train``), so a second ``make report``
-with nothing changed only re-draws figures. See README, "The report".
+with nothing changed only re-draws figures. See report/README.md.
 """
 import logging
 import math
@@ -34,6 +34,8 @@ import pandas as pd
 from . import config, models
 from .datasets import registry
 from .files import atomic_path, read_json
+from .plots import save_figure
+from .tables import latex_escape
 
 # --- what runs, and where -----------------------------------------------------
 NOTEBOOKS = config.ROOT / "notebooks"
@@ -41,7 +43,7 @@ REPORT = config.ROOT / "report"
 EXECUTED = config.BUILD / "notebooks"
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"   # the numbered notebooks of the course
 TRAIN_NOTEBOOK = "03_train"
-TRAIN_VERSIONS = ("v1", "v2", "v3", "v4", "heatmap", "transfer")
+TRAIN_VERSIONS = tuple(models.REGISTRY)  # v1, v2, v3, v4, heatmap, transfer
 KERNEL = "python3"
 KERNEL_START_TIMEOUT = 180   # seconds; TensorFlow kernels start slowly on busy CPUs
 # Parameters a notebook receives if its `parameters` cell declares them.
@@ -74,8 +76,8 @@ SPLIT_MACRO = {"val": "Val", "val_flip": "ValFlip", "test": "Test", "test_flip":
                "test_mtfl": "Mtfl", "test_mtfl_flip": "MtflFlip"}
 METRIC_MACRO = {"rmse": "Rmse", "mae": "Mae", "nme": "Nme", "pck": "Pck", "failure_rate": "Fail"}
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-VERSION_LABELS = {"v1": "V1", "v2": "V2", "v3": "V3", "v4": "V4",
-                  "heatmap": "heatmap", "transfer": "transfer"}
+# How tables name a version: V1..V4 as in the original project, the others as they are.
+VERSION_LABELS = {v: v.upper() if v[1:].isdigit() else v for v in models.REGISTRY}
 DATA_DESCRIPTIONS = {
     "faces15": "faces15: YouTube-Faces (Udacity download, 15 keypoints mapped from iBUG's 68) "
                "and MTFL (5 keypoints labelled, 10 missing)",
@@ -150,8 +152,8 @@ def describe_failure(job, error):
     """A few lines saying which notebook and cell failed, and why."""
     from papermill.exceptions import PapermillExecutionError
 
-    params = ", ".join(f"{k}={v}" for k, v in job.parameters.items() if k != "figures_dir"
-                       and k != "generated_dir")
+    params = ", ".join(f"{k}={v}" for k, v in job.parameters.items()
+                       if k not in OPTIONAL_PARAMETERS)
     lines = [f"FAILED: notebook {job.source.name} ({params})"]
     if isinstance(error, PapermillExecutionError):
         cell = _source_cell_number(job.source, error.source)
@@ -249,22 +251,6 @@ def results_frame(results, splits=None):
     return frame.rename_axis(f"{results['version']} ({results['profile']})")
 
 
-def summary_frame(profile, models_dir=None):
-    """All versions of a profile: test metrics, parameters and training time (NaN: not run)."""
-    rows = {}
-    for version, found in collect_results(profile, models_dir).items():
-        row = {}
-        if found:
-            results = found[0]
-            for split in TEST_SPLITS:
-                for metric in METRICS:
-                    row[f"{split}_{metric}"] = results["splits"].get(split, {}).get(metric)
-            row["parameters"] = results["parameters"]
-            row["train_seconds"] = results["train_seconds"]
-        rows[VERSION_LABELS[version]] = row
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
 def versions_frame():
     """What each model version changes (from ``models.REGISTRY``)."""
     return pd.DataFrame([{"version": VERSION_LABELS.get(v.name, v.name), "builder": v.builder,
@@ -274,13 +260,6 @@ def versions_frame():
 
 
 # === Generated LaTeX ===================================================================
-
-def latex_escape(text):
-    """Escape the characters LaTeX treats specially in running text."""
-    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-             "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
-    return "".join(table.get(c, c) for c in str(text))
-
 
 def macro_name(*parts):
     """``("v4", "test", "rmse")`` -> ``"VfourTestRmse"``: letters only, as TeX needs."""
@@ -602,16 +581,6 @@ def write_generated(profile, generated_dir=None, models_dir=None):
 
 # === Figures ============================================================================
 
-def save_figure(fig, path):
-    """Save `fig` as PDF (for LaTeX) and PNG (for Markdown) beside each other."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in (".pdf", ".png"):
-        with atomic_path(path.with_suffix(suffix)) as tmp:
-            fig.savefig(tmp, format=suffix[1:])
-    return path.with_suffix(".pdf")
-
-
 def learning_curves(history, save_to=None, title=None):
     """Loss and masked RMSE per epoch, training vs validation; see 03_train.
 
@@ -700,7 +669,8 @@ def make_report(profile="auto", only=None, notebooks_dir=NOTEBOOKS, build_dir=EX
         only: run only the notebooks whose job name contains one of these strings.
         notebooks_dir, build_dir, report_dir: where the notebooks are, where the
             executed copies go, and the LaTeX folder (figures/, generated/, main.tex).
-        models_dir: where the runs are read from (default ``config.MODELS``).
+        models_dir: where the tables read the runs from (default ``config.MODELS``;
+            the notebooks use ``config.MODELS``: set LANDMARKLIB_MODELS to move both).
         pdf: build the PDF (if LaTeX is installed).
 
     Returns OK (0), NOTEBOOK_FAILED (1) or LATEX_FAILED (2).
