@@ -79,7 +79,7 @@ DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 # How tables name a version: V1..V4 as in the original project, the others as they are.
 VERSION_LABELS = {v: v.upper() if v[1:].isdigit() else v for v in models.REGISTRY}
 DATA_DESCRIPTIONS = {
-    "faces15": "faces15: YouTube-Faces (Udacity download, 15 keypoints mapped from iBUG's 68) "
+    "faces15": "YouTube-Faces (Udacity download, 15 keypoints mapped from iBUG's 68) "
                "and MTFL (5 keypoints labelled, 10 missing)",
     "kaggle": "the Kaggle Facial Keypoints Detection training.csv",
 }
