@@ -595,7 +595,7 @@ def learning_curves(history, save_to=None, title=None):
         have = [] if history is None else list(history.columns)
         raise ValueError(f"learning_curves needs a history with columns {sorted(needed)}; "
                          f"got {have}")
-    fig, axes = plt.subplots(1, 2, figsize=(7, 2.6), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(6, 2.3), layout="constrained")
     for ax, metric, label in ((axes[0], "loss", "masked loss"),
                               (axes[1], "rmse", "masked RMSE (px)")):
         marker = "o" if len(history) <= 10 else None
