@@ -33,7 +33,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2  # noqa: E402
-import numpy as np  # noqa: E402
 
 from landmarklib import config, detect, export, models, video  # noqa: E402
 from landmarklib.files import atomic_path  # noqa: E402

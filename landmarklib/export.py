@@ -70,7 +70,8 @@ def cached_tflite(run):
 def export_onnx(model, path):
     """Write the ONNX conversion of `model` to `path` (atomically)."""
     check_landmark_model(model)
-    model(np.zeros((1, kp.IMAGE_SIZE, kp.IMAGE_SIZE, 1), np.float32))  # Keras exports called models only
+    model(np.zeros((1, kp.IMAGE_SIZE, kp.IMAGE_SIZE, 1), np.float32))  # Keras exports only
+    # models that have been called once
     with atomic_path(path) as tmp, contextlib.redirect_stdout(io.StringIO()):
         with warnings.catch_warnings():  # tf2onnx's numpy deprecation notices
             warnings.simplefilter("ignore")
