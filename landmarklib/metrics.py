@@ -127,12 +127,14 @@ def _masked_diff(y_true, y_pred):
     return safe_true - y_pred, ops.cast(seen, y_pred.dtype)
 
 
+@keras.saving.register_keras_serializable(package="landmarklib")
 def masked_mse(y_true, y_pred):
     """Masked mean squared error (px^2): sum over labelled coords / their count."""
     diff, seen = _masked_diff(y_true, y_pred)
     return ops.sum(diff * diff) / ops.maximum(ops.sum(seen), 1.0)
 
 
+@keras.saving.register_keras_serializable(package="landmarklib")
 def masked_smooth_l1(y_true, y_pred, delta=1.0):
     """Masked Huber loss (px): quadratic below `delta` px, linear above."""
     diff, seen = _masked_diff(y_true, y_pred)
@@ -158,6 +160,7 @@ def _point_err(y_true, y_pred):
     return ops.sqrt(ops.sum(d * d, axis=-1) + 1e-12) * vis, vis
 
 
+@keras.saving.register_keras_serializable(package="landmarklib")
 class MaskedSumMetric(keras.metrics.Metric):
     """A metric kept as (sum of values, count of values) over the epoch.
 
@@ -191,6 +194,7 @@ class MaskedSumMetric(keras.metrics.Metric):
         self.count.assign(0.0)
 
 
+@keras.saving.register_keras_serializable(package="landmarklib")
 class MaskedMAE(MaskedSumMetric):
     def __init__(self, name="mae", **kwargs):
         super().__init__(name, **kwargs)
@@ -200,6 +204,7 @@ class MaskedMAE(MaskedSumMetric):
         return ops.sum(ops.abs(diff)), ops.sum(seen)
 
 
+@keras.saving.register_keras_serializable(package="landmarklib")
 class MaskedRMSE(MaskedSumMetric):
     def __init__(self, name="rmse", **kwargs):
         super().__init__(name, **kwargs)
@@ -212,6 +217,7 @@ class MaskedRMSE(MaskedSumMetric):
         return ops.sqrt(mean)
 
 
+@keras.saving.register_keras_serializable(package="landmarklib")
 class NME(MaskedSumMetric):
     """Mean over images of mean point error / inter-ocular distance, percent."""
 
@@ -229,6 +235,7 @@ class NME(MaskedSumMetric):
         return 100.0 * ops.sum(per_image * ok), ops.sum(ok)
 
 
+@keras.saving.register_keras_serializable(package="landmarklib")
 class PCK(MaskedSumMetric):
     """Fraction of labelled keypoints within `threshold` pixels."""
 

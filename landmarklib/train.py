@@ -128,8 +128,25 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.folder / "checkpoint.keras") as tmp:
             self.model.save(tmp)
-        write_json({"key": self.key, "epoch": epoch + 1, "history": self.rows},
-                   self.folder / "state.json")
+        write_json({"key": self.key, "epoch": epoch + 1, "history": self.rows,
+                    "seed_states": seed_states(self.model)}, self.folder / "state.json")
+
+
+def _seed_generators(model):
+    """Layers' random-number states (Dropout): .keras files do not keep them."""
+    return {layer.name: layer.seed_generator for layer in model._flatten_layers()
+            if getattr(layer, "seed_generator", None) is not None}
+
+
+def seed_states(model):
+    return {name: np.asarray(g.state).tolist() for name, g in _seed_generators(model).items()}
+
+
+def restore_seed_states(model, states):
+    """Put Dropout's random state back, so a resumed run draws the same masks."""
+    for name, generator in _seed_generators(model).items():
+        if name in states:
+            generator.state.assign(np.asarray(states[name], dtype=generator.state.dtype))
 
 
 class StopAfter(keras.callbacks.Callback):
@@ -209,6 +226,9 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
                   f"(use --retrain to train again)")
             return load_run(run_dir)
 
+    # From here on the folder holds no finished run until _write_run completes.
+    if is_chief:
+        (run_dir / "results.json").unlink(missing_ok=True)
     splits = registry.load_splits(prof.dataset, max_images=prof.max_images, seed=prof.seed)
     train_faces = training_rows(version, splits)
     epochs = prof.v1_epochs if version == "v1" else prof.epochs
@@ -228,6 +248,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
             model = keras.models.load_model(
                 ckpt_dir / "checkpoint.keras", custom_objects=models.CUSTOM_OBJECTS,
                 compile=True)
+            restore_seed_states(model, state.get("seed_states", {}))
         else:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
             mean = np.nanmean(train_faces.keypoints, axis=0)
@@ -290,7 +311,6 @@ def evaluate_splits(model, splits, pck_threshold):
 def _write_run(run_dir, model, cfg, history_rows, results):
     """Write the run folder; results.json last, since it marks the run complete."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "results.json").unlink(missing_ok=True)
     with atomic_path(run_dir / "model.keras") as tmp:
         model.save(tmp)
     write_json(cfg, run_dir / "config.json")

@@ -91,8 +91,10 @@ def test_interrupted_run_resumes_and_ends_with_the_same_result(tmp_path):
     resumed = train.train("v2", "smoke", run_dir=tmp_path / "cut", **settings)
     assert not (tmp_path / "cut" / "checkpoint").exists()
     a, b = whole.results["splits"]["val"], resumed.results["splits"]["val"]
-    assert b["rmse"] == pytest.approx(a["rmse"], rel=1e-3)
-    np.testing.assert_allclose(whole.history["loss"], resumed.history["loss"], rtol=1e-3)
+    # The input stream depends only on (seed, epoch) and Dropout's state is
+    # checkpointed, so the resumed run retraces the uninterrupted one.
+    assert b["rmse"] == pytest.approx(a["rmse"], rel=1e-5)
+    np.testing.assert_allclose(whole.history["loss"], resumed.history["loss"], rtol=1e-5)
 
 
 def test_flip_prediction_is_mirror_consistent():
