@@ -7,9 +7,9 @@ import importlib
 
 __version__ = "0.1.0"
 _SUBMODULES = (
-    "augment", "cli", "config", "datasets", "distribute", "evaluate", "export", "files",
-    "keypoints", "metrics", "models", "pipeline", "plots", "predict", "report", "setup", "tables", "train",
-    "video", "widgets",
+    "augment", "cli", "config", "datasets", "detect", "distribute", "evaluate", "export",
+    "files", "keypoints", "measurements", "metrics", "models", "pipeline", "plots",
+    "predict", "report", "setup", "smoothing", "tables", "train", "video", "widgets",
 )
 
 

@@ -164,7 +164,11 @@ NONE = Recipe()
 V3 = Recipe(rotation=15.0)
 # The original V4 used imgaug's Affine(rotate), Fliplr, CropAndPad, PerspectiveTransform,
 # Multiply and LinearContrast; these ranges are their equivalents in our terms.
-V4 = replace(V3, flip=0.5, scale=(0.9, 1.1), shift=0.05, perspective=0.04,
+# Our crops are framed from the landmarks, so test faces barely vary in size and
+# position: wide zoom/shift ranges spent the small network's capacity on
+# variation the test never shows (v4-cpu with zoom 0.9-1.1, shift 5 %,
+# perspective 4 %: 1.49 px validation RMSE vs 1.13 px without augmentation).
+V4 = replace(V3, flip=0.5, scale=(0.96, 1.04), shift=0.02, perspective=0.02,
              brightness=0.1, contrast=(0.8, 1.2))
 STRONG = replace(V4, rotation=25.0, scale=(0.85, 1.15), shift=0.08, perspective=0.06,
                  fill_mode="reflect", brightness=0.15, contrast=(0.7, 1.3),

@@ -81,8 +81,16 @@ def run_dir_for(version, profile_name):
 
 
 def cache_key(version, profile, manifest):
-    blob = json.dumps({"version": version, "profile": profile.to_dict(),
-                       "data": manifest, "code": TRAIN_CODE_VERSION}, sort_keys=True)
+    """What decides whether a saved run can be reused: version, profile, data,
+    training-code version and, for augmented versions, the recipe's ranges."""
+    content = {"version": version, "profile": profile.to_dict(), "data": manifest,
+               "code": TRAIN_CODE_VERSION}
+    recipe = models.get_version(version).augment
+    if recipe != "none":
+        from . import augment
+
+        content["augment"] = augment.get_recipe(recipe).to_dict()
+    blob = json.dumps(content, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
