@@ -21,7 +21,7 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import keras
@@ -117,7 +117,8 @@ def lr_schedule(profile, steps_per_epoch, epochs):
 def compile_model(model, profile, steps, epochs):
     optimizer = keras.optimizers.AdamW(learning_rate=lr_schedule(profile, steps, epochs),
                                        weight_decay=profile.weight_decay)
-    model.compile(optimizer=optimizer, loss=metrics.get_loss(profile.loss),
+    model.compile(optimizer=optimizer,
+                  loss=distribute.GlobalBatchLoss(metrics.get_loss(profile.loss)),
                   metrics=metrics.keras_metrics(profile.pck_threshold))
     return model
 
@@ -198,6 +199,15 @@ def load_run(path, expect_version=None):
     return Run(path, model, cfg, results, history)
 
 
+def _checkpoint_epoch(ckpt_dir, key, retrain):
+    """The last finished epoch of this config's checkpoint in `ckpt_dir` (0: none)."""
+    state_file = ckpt_dir / "state.json"
+    if retrain or not state_file.exists():
+        return 0
+    state = read_json(state_file)
+    return state["epoch"] if state.get("key") == key else 0
+
+
 def training_rows(version, splits):
     """The training FaceSet of a version: V1 keeps complete rows only."""
     train = splits["train"]
@@ -227,12 +237,20 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     key = cache_key(version, prof, manifest)
     strat = distribute.get_strategy(strategy)
     is_chief = distribute.is_chief(strat)
+    replicas = strat.num_replicas_in_sync
+    if replicas > 1:  # another global batch and learning rate: another run
+        key = f"{key}-x{replicas}"
+    ckpt_dir = run_dir / "checkpoint"
 
-    if not retrain and (run_dir / "results.json").exists() and (run_dir / "config.json").exists():
-        if read_json(run_dir / "config.json").get("key") == key:
-            print(f"{version}: cached run {run_dir} matches this config; loading it "
-                  f"(use --retrain to train again)")
-            return load_run(run_dir)
+    cached = (not retrain and (run_dir / "results.json").exists()
+              and (run_dir / "config.json").exists()
+              and read_json(run_dir / "config.json").get("key") == key)
+    distribute.check_workers_agree(strat, cached_run=cached,
+                                   resume_epoch=_checkpoint_epoch(ckpt_dir, key, retrain))
+    if cached:
+        print(f"{version}: cached run {run_dir} matches this config; loading it "
+              f"(use --retrain to train again)")
+        return load_run(run_dir)
 
     # From here on the folder holds no finished run until _write_run completes.
     if is_chief:
@@ -240,11 +258,11 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     splits = registry.load_splits(prof.dataset, max_images=prof.max_images, seed=prof.seed)
     train_faces = training_rows(version, splits)
     epochs = prof.v1_epochs if version == "v1" else prof.epochs
-    global_batch = prof.batch_size * strat.num_replicas_in_sync
+    global_batch = prof.batch_size * replicas
+    learning_rate = distribute.scaled_learning_rate(prof.learning_rate, replicas)
     steps = pipeline.steps_per_epoch(len(train_faces), global_batch)
 
     # Resume from the last finished epoch if the checkpoint belongs to this config.
-    ckpt_dir = run_dir / "checkpoint"
     first_epoch, history_rows = 0, []
     state_file = ckpt_dir / "state.json"
     keras.utils.set_random_seed(prof.seed)
@@ -260,12 +278,14 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
         else:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
             mean = np.nanmean(train_faces.keypoints, axis=0)
-            model = compile_model(models.build(version, mean_keypoints=mean), prof, steps, epochs)
+            model = compile_model(models.build(version, mean_keypoints=mean),
+                                  replace(prof, learning_rate=learning_rate), steps, epochs)
 
     train_ds = pipeline.training_dataset(train_faces, global_batch, seed=prof.seed,
                                          augment=None if spec.augment == "none" else spec.augment,
                                          first_epoch=first_epoch)
     train_ds = distribute.distribute_dataset(strat, train_ds)
+    distribute.fit_ready(strat, model)
     val_ds = pipeline.eval_dataset(splits["val"], batch_size=256)
     callbacks = [EpochCheckpoint(ckpt_dir, key, history_rows, is_chief)]
     if stop_after_epochs:
@@ -273,7 +293,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     if verbose == "auto":
         verbose = 2 if os.environ.get("CI") or not os.isatty(1) else 1
     print(f"{version}/{prof.name}: {len(train_faces)} training images, {epochs} epochs of "
-          f"{steps} steps x {global_batch}, {strat.num_replicas_in_sync} replica(s)")
+          f"{steps} steps x {global_batch}, {replicas} replica(s)")
     start = time.perf_counter()
     if first_epoch < epochs:
         model.fit(train_ds, steps_per_epoch=steps, epochs=epochs, initial_epoch=first_epoch,
@@ -287,7 +307,8 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     trained_now = done_epochs - first_epoch
     results = {
         "version": version, "profile": prof.name, "description": spec.description,
-        "epochs": epochs, "batch_size": global_batch,
+        "epochs": epochs, "batch_size": global_batch, "replicas": replicas,
+        "learning_rate": learning_rate,
         "train_images": len(train_faces), "parameters": int(model.count_params()),
         "train_seconds": round(seconds, 1),
         "images_per_second": round(trained_now * steps * global_batch / max(seconds, 1e-9), 1),
