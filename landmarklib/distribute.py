@@ -49,7 +49,7 @@ def get_strategy(name="auto"):
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "auto":
-        name = _auto_name()
+        return _auto()
     if name == "default":
         return tf.distribute.get_strategy()
     if name not in _CREATED:
@@ -66,12 +66,16 @@ def _create(name):
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
-def _auto_name():
+def _auto():
+    """The TPU if there is one TensorFlow can use, all GPUs if several, else one device."""
     if _tpu_target() is not None:
-        return "tpu"
+        try:
+            return get_strategy("tpu")
+        except ValueError as err:  # e.g. a TensorFlow without TPU support
+            print(f"strategy auto: not using the TPU: {err}")
     if len(tf.config.list_logical_devices("GPU")) > 1:
-        return "mirrored"
-    return "default"
+        return get_strategy("mirrored")
+    return tf.distribute.get_strategy()
 
 
 def _tpu_target():

@@ -276,7 +276,8 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
                 compile=True)
             restore_seed_states(model, state.get("seed_states", {}))
         else:
-            shutil.rmtree(ckpt_dir, ignore_errors=True)
+            if is_chief:
+                shutil.rmtree(ckpt_dir, ignore_errors=True)
             mean = np.nanmean(train_faces.keypoints, axis=0)
             model = compile_model(models.build(version, mean_keypoints=mean),
                                   replace(prof, learning_rate=learning_rate), steps, epochs)

@@ -362,6 +362,20 @@ def test_tpu_without_a_tpu_is_refused(monkeypatch):
     assert distribute.get_strategy("auto") is distribute.get_strategy("default")
 
 
+def test_auto_falls_back_when_the_tpu_cannot_start(monkeypatch, capsys):
+    from landmarklib import distribute
+
+    def unusable():
+        raise ValueError("TensorFlow could not start it")
+
+    monkeypatch.setattr(distribute, "_tpu_target", lambda: "local")
+    monkeypatch.setattr(distribute, "_tpu_strategy", unusable)
+    with pytest.raises(ValueError, match="could not start"):
+        distribute.get_strategy("tpu")
+    assert distribute.get_strategy("auto") is distribute.get_strategy("default")
+    assert "not using the TPU: TensorFlow could not start it" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("strategy, env, message", [
     ("gpus", {}, "error: unknown strategy 'gpus'"),
     ("multi-worker", {"TF_CONFIG": "not json"}, "error: TF_CONFIG is not valid JSON"),
