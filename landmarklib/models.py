@@ -101,11 +101,37 @@ def _to_pixels(normalised):
 
 
 class SoftArgmax(layers.Layer):
-    """Heatmaps (B, H, W, K) -> expected (x, y) of each softmax map, in pixels (B, 2K)."""
+    """Heatmaps (B, H, W, K) -> expected (x, y) of each softmax map, in pixels (B, 2K).
+
+    With `mean_keypoints` (30,), a fixed Gaussian log-prior centred on each
+    mean keypoint is added to its map, so an untrained model predicts the
+    mean face (as the CNN's head does) instead of the image centre.
+    """
+
+    PRIOR_SIGMA = 1.5  # heatmap cells
+
+    def __init__(self, mean_keypoints=None, **kwargs):
+        super().__init__(**kwargs)
+        self.mean_keypoints = None if mean_keypoints is None else [float(v) for v in mean_keypoints]
+
+    def build(self, input_shape):
+        h, w, k = input_shape[1], input_shape[2], input_shape[3]
+        prior = np.zeros((h, w, k), np.float32)
+        if self.mean_keypoints is not None:
+            pts = np.nan_to_num(kp.as_points(np.asarray(self.mean_keypoints)), nan=HALF)
+            cx = (np.arange(w) + 0.5) * (kp.IMAGE_SIZE / w) - 0.5
+            cy = (np.arange(h) + 0.5) * (kp.IMAGE_SIZE / h) - 0.5
+            cell = kp.IMAGE_SIZE / w
+            dx = (cx[None, :, None] - pts[None, None, :, 0]) / cell
+            dy = (cy[:, None, None] - pts[None, None, :, 1]) / cell
+            prior = (-(dx ** 2 + dy ** 2) / (2 * self.PRIOR_SIGMA ** 2)).astype(np.float32)
+        self.prior = self.add_weight(shape=(h, w, k), trainable=False, name="prior",
+                                     initializer=keras.initializers.Constant(prior))
 
     def call(self, heatmaps):
         from keras import ops
 
+        heatmaps = heatmaps + self.prior
         shape = ops.shape(heatmaps)
         h, w, k = heatmaps.shape[1], heatmaps.shape[2], heatmaps.shape[3]
         flat = ops.reshape(ops.transpose(heatmaps, (0, 3, 1, 2)), (shape[0], k, h * w))
@@ -117,12 +143,15 @@ class SoftArgmax(layers.Layer):
         y = ops.sum(ops.sum(prob, axis=3) * ys, axis=-1)
         return ops.reshape(ops.stack([x, y], axis=-1), (shape[0], 2 * k))
 
+    def get_config(self):
+        return {**super().get_config(), "mean_keypoints": self.mean_keypoints}
+
 
 def heatmap(widths=(32, 64, 128, 256), mean_keypoints=None, name="heatmap"):
     """Encoder as in ``cnn`` + a small decoder back to 24x24 heatmaps.
 
-    `mean_keypoints` is accepted for a uniform interface and unused: the
-    soft-argmax starts near the image centre. The soft-argmax (integral) readout is differentiable, so the same masked
+    `mean_keypoints` sets the soft-argmax's prior (see SoftArgmax). The
+    soft-argmax (integral) readout is differentiable, so the same masked
     coordinate loss trains it: no heatmap targets to render.
     """
     inputs = keras.Input((kp.IMAGE_SIZE, kp.IMAGE_SIZE, 1), name="image")
@@ -137,7 +166,8 @@ def heatmap(widths=(32, 64, 128, 256), mean_keypoints=None, name="heatmap"):
         x = layers.Concatenate()([x, skip])
         x = _conv(x, skip.shape[-1] // 2)
     maps = layers.Conv2D(kp.NUM_KEYPOINTS, 1, name="heatmaps")(x)
-    return keras.Model(inputs, SoftArgmax(name="soft_argmax")(maps), name=name)
+    readout = SoftArgmax(mean_keypoints, name="soft_argmax")
+    return keras.Model(inputs, readout(maps), name=name)
 
 
 def transfer(weights="imagenet", mean_keypoints=None, name="transfer"):
