@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -216,6 +217,7 @@ def mirrored(tmp_path_factory):
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_metrics_are_exact_across_replicas(mirrored):
     assert mirrored["replicas"] == REPLICAS
     got, expected = mirrored["metrics"]["keras"], mirrored["metrics"]["numpy"]
@@ -223,6 +225,7 @@ def test_metrics_are_exact_across_replicas(mirrored):
         assert got[name] == pytest.approx(expected[name], rel=1e-5), name
 
 
+@pytest.mark.slow
 def test_loss_and_gradients_are_those_of_the_whole_batch(mirrored):
     loss = mirrored["loss"]
     whole, wrapped, plain = loss["whole"], loss["wrapped"], loss["plain"]
@@ -233,6 +236,7 @@ def test_loss_and_gradients_are_those_of_the_whole_batch(mirrored):
     assert abs(plain["loss"] - whole["loss"]) > 0.2 * whole["loss"]
 
 
+@pytest.mark.slow
 def test_mirrored_training_matches_one_device(mirrored):
     one, two = mirrored["default"], mirrored["mirrored"]
     assert one["results"]["batch_size"] == two["results"]["batch_size"] == GLOBAL_BATCH
@@ -249,6 +253,7 @@ def test_mirrored_training_matches_one_device(mirrored):
             assert two["eval"][split][name] == pytest.approx(value, rel=EVAL_METRICS_RTOL)
 
 
+@pytest.mark.slow
 def test_interrupted_mirrored_run_resumes_to_the_same_result(mirrored):
     assert mirrored["stopped_returned"] and mirrored["checkpoint_epoch"] == 1
     assert not mirrored["checkpoint_left"]
@@ -266,6 +271,17 @@ def _free_ports(n):
     finally:
         for s in sockets:
             s.close()
+
+
+def _wait_all(processes, timeout):
+    """Wait until every process has ended or one has failed; False after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        codes = [process.poll() for process in processes]
+        if None not in codes or any(code not in (None, 0) for code in codes):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def _stop(process):
@@ -290,17 +306,14 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path, mirrored):
                 processes.append(subprocess.Popen(
                     [sys.executable, str(SCRIPT), "worker", str(outputs[-1])], env=env,
                     stdout=subprocess.DEVNULL, stderr=stderr))
-        for index, process in enumerate(processes):
-            try:
-                process.wait(timeout=PROCESS_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"worker {index} still running after {PROCESS_TIMEOUT} s")
-    finally:
+        finished = _wait_all(processes, PROCESS_TIMEOUT)
+    finally:  # a worker left alone would wait for its peer forever
         for process in processes:
             _stop(process)
-    for index, process in enumerate(processes):
-        stderr = (tmp_path / f"worker{index}" / "stderr.txt").read_text()
-        assert process.returncode == 0, f"worker {index}:\n{stderr[-3000:]}"
+    assert finished, f"the workers were still running after {PROCESS_TIMEOUT} s"
+    failed = {index: (tmp_path / f"worker{index}" / "stderr.txt").read_text()[-3000:]
+              for index, process in enumerate(processes) if process.returncode != 0}
+    assert not failed, "\n".join(f"worker {i} failed:\n{err}" for i, err in failed.items())
     chief, other = (json.loads(p.read_text()) for p in outputs)
     assert chief["chief"] and not other["chief"]
     assert chief["replicas"] == other["replicas"] == REPLICAS
