@@ -202,12 +202,12 @@ def fit_ready(strategy, model):
                 data_batch = tf.nest.map_structure(local_part, next(batches))
                 break
         with strategy.scope():
-            model._symbolic_build(data_batch=data_batch)  # noqa: SLF001 (what fit calls)
+            model._symbolic_build(data_batch=data_batch)  # Keras internal: what fit() calls
 
     def logs_as_vectors(step):
         return lambda data: tf.nest.map_structure(lambda v: tf.reshape(v, [1]), step(data))
 
-    model._maybe_symbolic_build = build_from_local_batch  # noqa: SLF001
+    model._maybe_symbolic_build = build_from_local_batch  # replaced for this model only
     model.train_step = logs_as_vectors(model.train_step)
     model.test_step = logs_as_vectors(model.test_step)
     return model
