@@ -38,7 +38,8 @@ TRAIN_METRICS_RTOL = 0.05
 EVAL_METRICS_RTOL = 0.01
 # Two workers with one replica each compute what MirroredStrategy does with two
 # replicas (the same half batches, the same BatchNormalization groups); only the
-# summation order and Dropout's masks differ. Measured: up to 0.6 % per epoch.
+# summation order and Dropout's random state differ. Measured: epoch 1 within
+# 0.01 %, epoch 2 within 0.9 % (training loss 11.89 vs 11.79).
 MULTI_WORKER_RTOL = 0.02
 
 
@@ -179,15 +180,14 @@ def _first_training_batch(strategy=None):
 
 def scenario_worker(out_path):
     """One MultiWorkerMirrored worker (TF_CONFIG and LANDMARKLIB_MODELS set by the test)."""
-    from landmarklib import config, distribute, train
+    from landmarklib import distribute, train
 
     strategy = distribute.get_strategy("multi-worker")
     settings = dict(strategy=strategy, batch_size=GLOBAL_BATCH // REPLICAS,
                     learning_rate=LEARNING_RATE / math.sqrt(REPLICAS), verbose=0, **SETTINGS)
     run = train.train("v2", "smoke", **settings)
     out = {"chief": distribute.is_chief(strategy), "replicas": strategy.num_replicas_in_sync,
-           "history": run.history.to_dict("list"), "val_rmse": run.results["splits"]["val"]["rmse"],
-           "first_batch": _first_training_batch(strategy)}
+           "history": run.history.to_dict("list"), "first_batch": _first_training_batch(strategy)}
     # Only the chief's folder holds the finished run now (no shared storage):
     # calling train again must fail on both workers, not leave one waiting.
     try:
@@ -195,7 +195,6 @@ def scenario_worker(out_path):
         out["second_call"] = "no error"
     except ValueError as err:
         out["second_call"] = str(err)
-    out["models"] = str(config.MODELS)
     Path(out_path).write_text(json.dumps(out))
 
 
