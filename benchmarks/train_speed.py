@@ -1,0 +1,154 @@
+"""Training and inference speed of every model version on this machine.
+
+Prints one row per version: parameters, forward MFLOP per image, training
+images/s through the real input pipeline (with the version's augmentation),
+the GFLOP/s that achieves, and inference ms per face at batch 1 (a traced
+tf.function, one thread and all threads) and at batch 256. Medians of several
+timed repeats after a warm-up. With --onednn it also compares training speed
+with TF_ENABLE_ONEDNN_OPTS=0 and =1 (each in a fresh process).
+
+    python benchmarks/train_speed.py [--versions v2 v4] [--steps 30] [--onednn]
+
+The table is also written to build/benchmarks/train_speed.txt.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BATCH = 64          # the cpu profile's batch size
+REPEATS = 5
+
+
+def forward_flops(model):
+    """Multiply-adds x 2 of the Conv2D, DepthwiseConv2D and Dense layers, per image."""
+    import keras
+
+    total = 0
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            h, w, c = layer.output.shape[1:]
+            total += 2 * h * w * c * np.prod(layer.kernel_size)
+        elif isinstance(layer, keras.layers.Conv2D):
+            h, w, c_out = layer.output.shape[1:]
+            c_in = layer.input.shape[-1]
+            total += 2 * h * w * c_out * c_in * np.prod(layer.kernel_size)
+        elif isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.input.shape[-1] * layer.units
+    return int(total)
+
+
+def training_rate(version, faces, steps):
+    """Images/s of model.fit over `steps` batches of the real training stream."""
+    import landmarklib as lm
+
+    spec = lm.models.get_version(version)
+    profile = lm.config.get_profile("cpu")
+    model = lm.train.compile_model(lm.models.build(version, **_build_kwargs(version)),
+                                   profile, steps, 1)
+    ds = lm.pipeline.training_dataset(faces, BATCH, augment=None if spec.augment == "none"
+                                      else spec.augment)
+    model.fit(ds, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+        times.append(time.perf_counter() - start)
+    return steps * BATCH / statistics.median(times), model
+
+
+def _build_kwargs(version):
+    return {"weights": None} if version == "transfer" else {}
+
+
+def inference_ms(model, batch):
+    """Median ms per face of a traced forward pass at `batch`."""
+    import tensorflow as tf
+
+    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    x = tf.random.uniform((batch, 96, 96, 1))
+    for _ in range(3):
+        fn(x)
+    times = []
+    for _ in range(REPEATS):
+        n = max(1, 200 // batch)
+        start = time.perf_counter()
+        for _ in range(n):
+            fn(x)
+        times.append((time.perf_counter() - start) / n / batch * 1000)
+    return statistics.median(times)
+
+
+def one_thread_ms(version):
+    """Batch-1 latency on one core, measured in a fresh process (threads fixed at start)."""
+    code = (
+        "import tensorflow as tf;"
+        "tf.config.threading.set_intra_op_parallelism_threads(1);"
+        "tf.config.threading.set_inter_op_parallelism_threads(1);"
+        "import sys; sys.path.insert(0, 'benchmarks'); import train_speed as t;"
+        "import landmarklib as lm;"
+        f"m = lm.models.build('{version}', **t._build_kwargs('{version}'));"
+        "print('MS', t.inference_ms(m, 1))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    line = [s for s in out.stdout.splitlines() if s.startswith("MS")]
+    return float(line[0].split()[1]) if line else float("nan")
+
+
+def onednn_comparison(steps):
+    rows = []
+    for flag in ("0", "1"):
+        code = ("import sys; sys.path.insert(0, 'benchmarks'); import train_speed as t;"
+                "import landmarklib as lm;"
+                "faces = lm.datasets.load_splits('faces15')['train'];"
+                f"r, _ = t.training_rate('v2', faces, {steps}); print('RATE', r)")
+        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": flag}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        rate = [s for s in out.stdout.splitlines() if s.startswith("RATE")]
+        rows.append((flag, float(rate[0].split()[1]) if rate else float("nan")))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--versions", nargs="+",
+                        default=["v1", "v2", "v3", "v4", "heatmap", "transfer"])
+    parser.add_argument("--steps", type=int, default=30, help="timed training steps per repeat")
+    parser.add_argument("--onednn", action="store_true", help="also compare oneDNN off/on")
+    args = parser.parse_args()
+
+    import landmarklib as lm
+
+    faces = lm.datasets.load_splits("faces15")["train"]
+    header = (f"{'version':9} {'params':>9} {'MFLOP/img':>9} {'train img/s':>11} "
+              f"{'GFLOP/s':>8} {'ms b1':>6} {'ms b1 1core':>11} {'ms/face b256':>12}")
+    lines = [f"machine: {os.cpu_count()} cores, load average "
+             f"{os.getloadavg()[0]:.1f}; batch {BATCH}; medians of repeats", header]
+    print(lines[0]), print(header)
+    for version in args.versions:
+        rate, model = training_rate(version, faces, args.steps)
+        flops = forward_flops(model)
+        # training ~ 3x the forward pass (forward + two backward products)
+        gflops = 3 * flops * rate / 1e9
+        row = (f"{version:9} {model.count_params():>9,} {flops / 1e6:>9.1f} {rate:>11.0f} "
+               f"{gflops:>8.1f} {inference_ms(model, 1):>6.2f} {one_thread_ms(version):>11.2f} "
+               f"{inference_ms(model, 256):>12.3f}")
+        print(row)
+        lines.append(row)
+    if args.onednn:
+        for flag, rate in onednn_comparison(args.steps):
+            line = f"TF_ENABLE_ONEDNN_OPTS={flag}: v2 trains at {rate:.0f} images/s"
+            print(line)
+            lines.append(line)
+    out = lm.config.BUILD / "benchmarks" / "train_speed.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
