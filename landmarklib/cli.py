@@ -29,7 +29,8 @@ def _train(args):
 
     overrides = dict(kv.split("=", 1) for kv in args.set or [])
     run = train.train(args.version, args.profile, retrain=args.retrain,
-                      strategy=args.strategy, **train.parse_overrides(overrides))
+                      strategy=args.strategy, recipe=args.recipe,
+                      **train.parse_overrides(overrides))
     print(f"run folder: {run.dir}")
 
 
@@ -98,6 +99,8 @@ def build_parser():
     p.add_argument("--retrain", action="store_true", help="train even if a cached run matches")
     p.add_argument("--strategy", default="auto",
                    help="auto, default, mirrored, tpu or multi-worker (tf.distribute)")
+    p.add_argument("--recipe", help="augmentation recipe instead of the version's own "
+                                    "(an ablation; see landmarklib.augment.RECIPES)")
     p.add_argument("--set", action="append", metavar="FIELD=VALUE",
                    help="override a profile field, e.g. --set epochs=5 (repeatable)")
     p.set_defaults(func=_train)

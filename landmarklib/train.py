@@ -76,16 +76,20 @@ def parse_overrides(overrides):
     return out
 
 
-def run_dir_for(version, profile_name):
+def run_dir_for(version, profile_name, recipe=None):
+    """models/<version>-<profile>, or models/<version>-<recipe>-<profile> for an
+    augmentation ablation (a version trained with another recipe)."""
+    if recipe and recipe != models.get_version(version).augment:
+        return config.MODELS / f"{version}-{recipe}-{profile_name}"
     return config.MODELS / f"{version}-{profile_name}"
 
 
-def cache_key(version, profile, manifest):
+def cache_key(version, profile, manifest, recipe=None):
     """What decides whether a saved run can be reused: version, profile, data,
     training-code version and, for augmented versions, the recipe's ranges."""
     content = {"version": version, "profile": profile.to_dict(), "data": manifest,
                "code": TRAIN_CODE_VERSION}
-    recipe = models.get_version(version).augment
+    recipe = recipe or models.get_version(version).augment
     if recipe != "none":
         from . import augment
 
@@ -217,7 +221,7 @@ def training_rows(version, splits):
 
 
 def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
-          stop_after_epochs=None, verbose="auto", **overrides):
+          stop_after_epochs=None, verbose="auto", recipe=None, **overrides):
     """Train (or load the cached) `version` with `profile`; returns a Run.
 
     Args:
@@ -227,14 +231,17 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
         strategy: tf.distribute strategy name (see ``landmarklib.distribute``).
         run_dir: where to write (default ``models/<version>-<profile>``).
         stop_after_epochs: stop early, leaving a resumable checkpoint (tests).
+        recipe: train with another augmentation recipe than the version's
+            (an ablation; written to ``models/<version>-<recipe>-<profile>``).
         **overrides: profile fields to change, e.g. ``epochs=5``.
     """
     spec = models.get_version(version)
     profile_name = resolve_profile(profile)
     prof = config.get_profile(profile_name, **overrides)
-    run_dir = Path(run_dir or run_dir_for(version, profile_name))
+    augment_recipe = recipe or spec.augment
+    run_dir = Path(run_dir or run_dir_for(version, profile_name, augment_recipe))
     manifest = _data_manifest(prof.dataset)
-    key = cache_key(version, prof, manifest)
+    key = cache_key(version, prof, manifest, augment_recipe)
     strat = distribute.get_strategy(strategy)
     is_chief = distribute.is_chief(strat)
     replicas = strat.num_replicas_in_sync
@@ -283,7 +290,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
                                   replace(prof, learning_rate=learning_rate), steps, epochs)
 
     train_ds = pipeline.training_dataset(train_faces, global_batch, seed=prof.seed,
-                                         augment=None if spec.augment == "none" else spec.augment,
+                                         augment=None if augment_recipe == "none" else augment_recipe,
                                          first_epoch=first_epoch)
     train_ds = distribute.distribute_dataset(strat, train_ds)
     distribute.fit_ready(strat, model)
@@ -317,7 +324,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
         "splits": evaluate_splits(model, splits, prof.pck_threshold),
     }
     cfg = {"version": version, "profile": prof.to_dict(), "data": manifest, "key": key,
-           "augment": spec.augment}
+           "augment": augment_recipe}
     if is_chief:
         _write_run(run_dir, model, cfg, history_rows, results)
         shutil.rmtree(ckpt_dir, ignore_errors=True)
