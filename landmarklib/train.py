@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import config, distribute, metrics, models, pipeline, predict
+from . import keypoints as kp
 from .datasets import registry
 from .files import atomic_path, read_json, write_json
 
@@ -94,6 +95,8 @@ def cache_key(version, profile, manifest, recipe=None):
         from . import augment
 
         content["augment"] = augment.get_recipe(recipe).to_dict()
+        if content["augment"]["flip"]:  # where the mirror axis lies matters too
+            content["flip_axis"] = kp.FACE_AXIS_X
     blob = json.dumps(content, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -52,7 +52,7 @@ def test_flip_twice_is_identity_and_matrix_flip_equals_exact_flip():
     np.testing.assert_array_equal(twice[0], images)
     # 95 - (95 - x) == x up to float32 rounding of the intermediate value.
     np.testing.assert_allclose(twice[1], keypoints, rtol=0, atol=1e-5)
-    warped, moved = augment.apply_transform(images, keypoints, augment.flip_matrices(do_flip))
+    warped, moved = augment.apply_transform(images, keypoints, augment.flip_matrices(do_flip, axis=(96 - 1) / 2))
     np.testing.assert_array_equal(warped, once[0])
     np.testing.assert_allclose(augment.swap_left_right(moved, do_flip), once[1], rtol=0, atol=1e-5)
 
@@ -142,14 +142,16 @@ def test_flip_swaps_named_keypoints():
     points[0, kp.INDEX["left_eye_center"]] = (62, 41)
     points[0, kp.INDEX["right_eye_center"]] = (30, 40)
     keypoints = points.reshape(1, 30)
-    for _, flipped in (augment.flip(images, keypoints, [True]),
-                       augment.augment_batch(images, keypoints, {"flip": 1.0}, seed=0)):
+    # the exact column flip mirrors about the image centre, the recipes about the faces' midline
+    for axis, (_, flipped) in (((SIZE - 1) / 2, augment.flip(images, keypoints, [True])),
+                               (kp.FACE_AXIS_X, augment.augment_batch(images, keypoints,
+                                                                      {"flip": 1.0}, seed=0))):
         flipped = flipped.numpy()
-        np.testing.assert_array_equal(named(flipped, "left_eye_center"), (SIZE - 1 - 30, 40))
-        np.testing.assert_array_equal(named(flipped, "right_eye_center"), (SIZE - 1 - 62, 41))
-        np.testing.assert_array_equal(named(flipped, "nose_tip"),
-                                      (SIZE - 1 - named(keypoints, "nose_tip")[0],
-                                       named(keypoints, "nose_tip")[1]))
+        np.testing.assert_allclose(named(flipped, "left_eye_center"), (2 * axis - 30, 40), atol=1e-4)
+        np.testing.assert_allclose(named(flipped, "right_eye_center"), (2 * axis - 62, 41), atol=1e-4)
+        np.testing.assert_allclose(named(flipped, "nose_tip"),
+                                   (2 * axis - named(keypoints, "nose_tip")[0],
+                                    named(keypoints, "nose_tip")[1]), atol=1e-4)
 
 
 def test_points_pushed_outside_become_nan_not_clipped():

@@ -97,12 +97,18 @@ def test_interrupted_run_resumes_and_ends_with_the_same_result(tmp_path):
     np.testing.assert_allclose(whole.history["loss"], resumed.history["loss"], rtol=1e-5)
 
 
-def test_flip_prediction_is_mirror_consistent():
-    model = models.build("v2")
-    images = np.random.default_rng(1).integers(0, 255, (3, 96, 96), dtype=np.uint8)
-    a = lm.predict.predict(model, images, flip=True)
-    b = lm.predict.predict(model, images[:, :, ::-1], flip=True)
-    np.testing.assert_allclose(lm.keypoints.flip_horizontal(b), a, atol=1e-3)
+def test_test_time_flip_mirrors_about_the_faces_midline():
+    # a dot at column 30 lands at 2 * 48.4 - 30 = 66.8 (centroid of the interpolated dot)
+    image = np.zeros((1, 96, 96, 1), np.float32)
+    image[0, 40, 30, 0] = 1.0
+    row = lm.predict.mirror(image)[0, 40, :, 0]
+    assert (row * np.arange(96)).sum() / row.sum() == pytest.approx(2 * lm.keypoints.FACE_AXIS_X - 30)
+    # keypoints go back about the same line, pairs swapped
+    points = np.arange(30, dtype=np.float32)
+    back = lm.keypoints.flip_horizontal(
+        lm.keypoints.flip_horizontal(points, axis=lm.keypoints.FACE_AXIS_X),
+        axis=lm.keypoints.FACE_AXIS_X)
+    np.testing.assert_allclose(back, points, atol=1e-5)
 
 
 def test_bad_versions_profiles_and_folders_give_clear_errors(tmp_path):

@@ -22,7 +22,7 @@ from .. import keypoints as kp
 
 EYE_DISTANCE = 36.0     # crop px between the eye centres (Kaggle mean: 66.4 - 30.3)
 EYE_TO_MOUTH = 38.0     # crop px from the eye midpoint to the mouth midpoint
-FACE_CENTRE = (48.4, 57.0)  # crop position of the eyes-mouth midpoint
+FACE_CENTRE = (kp.FACE_AXIS_X, 57.0)  # crop position of the eyes-mouth midpoint
 
 
 class ImageReadError(ValueError):
