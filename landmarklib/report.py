@@ -46,6 +46,12 @@ TRAIN_NOTEBOOK = "03_train"
 TRAIN_VERSIONS = tuple(models.REGISTRY)  # v1, v2, v3, v4, heatmap, transfer
 KERNEL = "python3"
 KERNEL_START_TIMEOUT = 180   # seconds; TensorFlow kernels start slowly on busy CPUs
+# Longest a single cell may run, per profile (None: no limit). A cell that runs
+# past it fails the notebook instead of hanging the report (a lost kernel
+# message leaves papermill waiting forever); a timed-out notebook is run once
+# more in a fresh kernel before the report gives up.
+CELL_TIMEOUT = {"smoke": 900, "cpu": 7200, "full": None}
+RETRIES_AFTER_TIMEOUT = 1
 # Parameters a notebook receives if its `parameters` cell declares them.
 OPTIONAL_PARAMETERS = ("figures_dir", "generated_dir")
 
@@ -142,10 +148,19 @@ def run_notebook(job, cwd):
     import papermill
 
     job.output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(job.source), str(job.output), parameters=job.parameters, kernel_name=KERNEL,
-        cwd=str(cwd), log_output=True, progress_bar=sys.stderr.isatty(),
-        start_timeout=KERNEL_START_TIMEOUT)
+    timeout = CELL_TIMEOUT.get(job.parameters.get("profile"), CELL_TIMEOUT["cpu"])
+    for attempt in range(RETRIES_AFTER_TIMEOUT + 1):
+        try:
+            papermill.execute_notebook(
+                str(job.source), str(job.output), parameters=job.parameters, kernel_name=KERNEL,
+                cwd=str(cwd), log_output=True, progress_bar=sys.stderr.isatty(),
+                start_timeout=KERNEL_START_TIMEOUT, execution_timeout=timeout)
+            return
+        except TimeoutError:  # nbclient's CellTimeoutError
+            if attempt == RETRIES_AFTER_TIMEOUT:
+                raise
+            print(f"    {job.name}: a cell ran past {timeout} s; running the notebook again",
+                  flush=True)
 
 
 def describe_failure(job, error):
