@@ -53,7 +53,8 @@ KERNEL_START_TIMEOUT = 180   # seconds; TensorFlow kernels start slowly on busy 
 CELL_TIMEOUT = {"smoke": 900, "cpu": 7200, "full": None}
 RETRIES_AFTER_TIMEOUT = 1
 # Parameters a notebook receives if its `parameters` cell declares them.
-OPTIONAL_PARAMETERS = ("figures_dir", "generated_dir")
+# interactive=False: no live ipywidgets in a headless run (nbclient can wait forever on a widget's messages).
+OPTIONAL_PARAMETERS = ("figures_dir", "generated_dir", "interactive")
 
 # Exit codes of make_report.
 OK, NOTEBOOK_FAILED, LATEX_FAILED = 0, 1, 2
@@ -118,7 +119,7 @@ def plan(profile, notebooks_dir=NOTEBOOKS, build_dir=EXECUTED, report_dir=REPORT
     if not sources:
         raise FileNotFoundError(f"{notebooks_dir}: no numbered notebooks ({NOTEBOOK_PATTERN})")
     shared = {"profile": profile, "figures_dir": str((report_dir / "figures").resolve()),
-              "generated_dir": str((report_dir / "generated").resolve())}
+              "generated_dir": str((report_dir / "generated").resolve()), "interactive": False}
     jobs = []
     for source in sources:
         declared = _declared_parameters(source)
