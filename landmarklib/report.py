@@ -267,6 +267,27 @@ def results_frame(results, splits=None):
     return frame.rename_axis(f"{results['version']} ({results['profile']})")
 
 
+def markdown_results(profile):
+    """The README's results table (Markdown) from the runs of `profile`.
+
+    ``python -c "import landmarklib as lm; print(lm.report.markdown_results('cpu'))"``
+    """
+    lines = ["| version | change | YTF test RMSE px | YTF test NME % | YTF test with flip NME % "
+             "| MTFL test NME % | val MAE px | params | train min |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for version, found in collect_results(profile).items():
+        if found is None:
+            lines.append(f"| {version} | {models.get_version(version).description} | not run "
+                         "| | | | | | |")
+            continue
+        r, s = found[0], found[0]["splits"]
+        lines.append(
+            f"| {version} | {r['description']} | {s['test']['rmse']:.2f} | {s['test']['nme']:.2f} "
+            f"| {s['test_flip']['nme']:.2f} | {s['test_mtfl']['nme']:.2f} | {s['val']['mae']:.2f} "
+            f"| {r['parameters'] / 1e6:.2f} M | {r['train_seconds'] / 60:.1f} |")
+    return "\n".join(lines)
+
+
 def versions_frame():
     """What each model version changes (from ``models.REGISTRY``)."""
     return pd.DataFrame([{"version": VERSION_LABELS.get(v.name, v.name), "builder": v.builder,

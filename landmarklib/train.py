@@ -348,6 +348,18 @@ def evaluate_splits(model, splits, pck_threshold):
     return out
 
 
+def rescore(run_dir):
+    """Re-evaluate a saved run's splits with the current evaluation code
+    (e.g. after a change to test-time flip) and rewrite its results.json.
+    The model itself is not touched."""
+    run = load_run(run_dir)
+    prof = run.config["profile"]
+    splits = registry.load_splits(prof["dataset"], max_images=prof["max_images"], seed=prof["seed"])
+    run.results["splits"] = evaluate_splits(run.model, splits, prof["pck_threshold"])
+    write_json(run.results, Path(run_dir) / "results.json")
+    return run.results
+
+
 def _write_run(run_dir, model, cfg, history_rows, results):
     """Write the run folder; results.json last, since it marks the run complete."""
     run_dir.mkdir(parents=True, exist_ok=True)
