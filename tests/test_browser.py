@@ -23,9 +23,9 @@ from landmarklib import config
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
-SERVER_START_S = 60      # Voila listening
-PAGE_READY_S = 120       # kernel started, landmarklib imported, widget drawn
-CHANGE_S = 20            # a redraw after a key press
+SERVER_START_S = 180     # Voila listening (generous: bounds a hang, not a speed goal)
+PAGE_READY_S = 360       # kernel started, landmarklib imported, widget drawn
+CHANGE_S = 60            # a redraw after a key press
 SCREENSHOT = config.BUILD / "screenshots" / "inspector.png"
 CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu",
                 "--disable-background-networking", "--disable-component-update",
