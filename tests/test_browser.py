@@ -146,14 +146,24 @@ def browser(tmp_path):
         driver.quit()
 
 
-def _state(driver):
-    """(index text, error table text, picture bytes) as the page shows them."""
+def _state(driver, attempts=20):
+    """(index text, error table text, picture bytes) as the page shows them.
+
+    A redraw replaces the elements; one read that races it is retried.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    index = driver.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-index").text
-    table = driver.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-errors").text
-    picture = driver.find_element(By.CSS_SELECTOR, ".lm-inspector img").screenshot_as_png
-    return index, table, picture
+    for attempt in range(attempts):
+        try:
+            index = driver.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-index").text
+            table = driver.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-errors").text
+            picture = driver.find_element(By.CSS_SELECTOR, ".lm-inspector img").screenshot_as_png
+            return index, table, picture
+        except StaleElementReferenceException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
 
 
 def test_slider_changes_picture_and_errors(voila_url, browser):
