@@ -199,8 +199,7 @@ def transfer(weights="imagenet", mean_keypoints=None, name="transfer"):
 def build(version, **kwargs):
     """A fresh, uncompiled model for `version` (a key of REGISTRY)."""
     builder = get_version(version).builder
-    model = {"cnn": cnn, "heatmap": heatmap, "transfer": transfer}[builder](**kwargs)
-    return model
+    return {"cnn": cnn, "heatmap": heatmap, "transfer": transfer}[builder](**kwargs)
 
 
 CUSTOM_OBJECTS = {"SoftArgmax": SoftArgmax}
