@@ -12,13 +12,14 @@ PROFILE ?= auto
 PYTEST_ARGS ?=
 ONLY ?=
 
-.PHONY: setup test report notebooks pdf benchmarks clean-build help
+.PHONY: setup test report notebooks pdf benchmarks detectors-venv clean-build help
 
 help:
 	@echo "make report [PROFILE=smoke|cpu|full]  - run the notebooks and build report/main.pdf"
 	@echo "make pdf [PROFILE=...]                - rebuild report/main.pdf from the trained runs"
 	@echo "make test                             - run the tests"
 	@echo "make benchmarks                       - print the speed tables quoted in the README"
+	@echo "make detectors-venv                   - dlib + MediaPipe for benchmarks/compare_detectors.py"
 
 setup: $(STAMP)
 
@@ -43,6 +44,14 @@ pdf: setup
 
 benchmarks: setup
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+# dlib and MediaPipe for benchmarks/compare_detectors.py (numpy < 2: not in .venv)
+detectors-venv: .venv-detectors/.installed
+
+.venv-detectors/.installed: benchmarks/requirements-detectors.txt
+	$(PYTHON) -m venv .venv-detectors
+	.venv-detectors/bin/python -m pip install --quiet -r benchmarks/requirements-detectors.txt
+	touch $@
 
 clean-build:
 	rm -rf build report/figures/*.pdf report/figures/*.png report/generated/*.tex

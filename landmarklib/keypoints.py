@@ -94,15 +94,50 @@ MTFL5_TO_KAGGLE = {
 }
 
 
+# --- MediaPipe Face Mesh, 468 points (0-based) --------------------------------
+# Only for comparing with an off-the-shelf detector (landmarklib.offtheshelf).
+# The mesh names no points; these are the indices of its canonical face
+# (mediapipe/modules/face_geometry) nearest to the iBUG definitions above:
+# eye contours (16 points each) for the centres, 33/133 and 362/263 for the
+# corners, the upper brow contour's ends, the pronasale (1), the mouth
+# corners (61, 291) and the outer lip centres (0, 17).
+MEDIAPIPE468_TO_KAGGLE = {
+    "left_eye_center": (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385,
+                        386, 387, 388, 466),
+    "right_eye_center": (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158,
+                         159, 160, 161, 246),
+    "left_eye_inner_corner": (362,),
+    "left_eye_outer_corner": (263,),
+    "right_eye_inner_corner": (133,),
+    "right_eye_outer_corner": (33,),
+    "left_eyebrow_inner_end": (336,),
+    "left_eyebrow_outer_end": (300,),
+    "right_eyebrow_inner_end": (107,),
+    "right_eyebrow_outer_end": (70,),
+    "nose_tip": (1,),
+    "mouth_left_corner": (291,),
+    "mouth_right_corner": (61,),
+    "mouth_center_top_lip": (0,),
+    "mouth_center_bottom_lip": (17,),
+}
+
+
+def _from_scheme(points, mapping, count):
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape[-2:] != (count, 2):
+        raise ValueError(f"expected points of shape (..., {count}, 2), got {points.shape}")
+    out = np.stack([points[..., list(mapping[n]), :].mean(axis=-2) for n in NAMES], axis=-2)
+    return out.reshape(*out.shape[:-2], 2 * NUM_KEYPOINTS).astype(np.float32)
+
+
 def from_ibug68(points):
     """Map 68 iBUG points, shape (..., 68, 2), to Kaggle vectors (..., 30)."""
-    points = np.asarray(points, dtype=np.float64)
-    if points.shape[-2:] != (68, 2):
-        raise ValueError(f"expected iBUG points of shape (..., 68, 2), got {points.shape}")
-    out = np.stack(
-        [points[..., list(IBUG68_TO_KAGGLE[n]), :].mean(axis=-2) for n in NAMES], axis=-2
-    )
-    return out.reshape(*out.shape[:-2], 2 * NUM_KEYPOINTS).astype(np.float32)
+    return _from_scheme(points, IBUG68_TO_KAGGLE, 68)
+
+
+def from_mediapipe468(points):
+    """Map MediaPipe Face Mesh's 468 points, shape (..., 468, 2), to Kaggle vectors."""
+    return _from_scheme(points, MEDIAPIPE468_TO_KAGGLE, 468)
 
 
 def from_mtfl5(points):

@@ -1,0 +1,103 @@
+"""Our trained models against dlib's 68-point predictor and MediaPipe Face Mesh.
+
+Both detectors run on the original photos of the person-disjoint YouTube-Faces
+test split and of the MTFL test set, find the face themselves, and are scored
+in the 96x96 crop of that face (see landmarklib/offtheshelf.py). Our models
+see the crops. Faces a detector misses are counted and left out of *every*
+row of the table, so all rows are scored on the same faces.
+
+Two environments (MediaPipe 0.10.14 needs numpy < 2, TensorFlow 2.21 numpy 2):
+
+    make detectors-venv                                   # once
+    .venv-detectors/bin/python benchmarks/compare_detectors.py --predict
+    .venv/bin/python benchmarks/compare_detectors.py [--profile cpu] [--flip]
+
+The second step runs the first itself when its output is missing and
+.venv-detectors exists. The table is also written to
+build/benchmarks/compare_detectors.txt.
+"""
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+DETECTOR_PYTHON = ROOT / ".venv-detectors" / "bin" / "python"
+
+
+def run_detectors(limit=None):
+    """Step 1 (detector environment): keypoints of both detectors on each test split."""
+    from landmarklib import offtheshelf
+    from landmarklib.datasets import load_dataset
+    from landmarklib.files import atomic_path
+
+    faces = load_dataset("faces15")
+    detectors = [offtheshelf.DlibDetector(), offtheshelf.MediaPipeDetector()]
+    for split in offtheshelf.SPLITS:
+        rows = np.flatnonzero(faces.meta["split"].to_numpy() == split)[:limit]
+        paths, points = offtheshelf.source_annotations(faces.meta.iloc[rows])
+        arrays = {"rows": rows}
+        for detector in detectors:
+            start = time.perf_counter()
+            arrays[detector.name] = offtheshelf.predict_crops(detector, paths, points)
+            arrays[detector.name + " ms"] = np.array(
+                1000 * (time.perf_counter() - start) / len(rows))
+        path = offtheshelf.predictions_path(split)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+        print(f"{split}: {len(rows)} faces -> {path}")
+
+
+def score(profile, flip):
+    """Step 2 (project environment): one row per detector and trained model."""
+    import pandas as pd
+
+    import landmarklib as lm
+
+    runs = lm.evaluate.load_runs(profile, train_missing=False)
+    if not runs:
+        print(f"no trained {profile} runs in models/: train them first "
+              f"(python -m landmarklib train --version v4 --profile {profile})")
+    table = lm.offtheshelf.comparison(runs, flip=flip)
+    with pd.option_context("display.width", 120, "display.precision", 2):
+        text = table.to_string(index=False)
+    text += ("\nfaces: those every detector found (missed: the detector's misses); "
+             "ms_per_face: detectors on the whole photo with face search, one process; "
+             "models on the 96x96 crop, batch 256\n")
+    print(text)
+    out = lm.config.BUILD / "benchmarks" / "compare_detectors.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--predict", action="store_true",
+                        help="step 1: run the detectors (in .venv-detectors)")
+    parser.add_argument("--limit", type=int, help="step 1: only the first N faces per split")
+    parser.add_argument("--profile", default="cpu", help="step 2: which trained runs to score")
+    parser.add_argument("--flip", action="store_true", help="step 2: models with flip TTA")
+    args = parser.parse_args()
+    if args.predict:
+        return run_detectors(args.limit)
+    from landmarklib import offtheshelf
+
+    if not all(offtheshelf.predictions_path(s).exists() for s in offtheshelf.SPLITS):
+        if not DETECTOR_PYTHON.exists():
+            print("compare_detectors: skipped; dlib and MediaPipe live in their own "
+                  "environment: run `make detectors-venv` first")
+            return
+        subprocess.run([str(DETECTOR_PYTHON), __file__, "--predict"], check=True)
+    score(args.profile, args.flip)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Scoring off-the-shelf detectors next to our models (no dlib or MediaPipe needed)."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from landmarklib import keypoints as kp
+from landmarklib import metrics, offtheshelf
+from landmarklib.pipeline import to_model_input
+
+
+def test_mediapipe_mapping_averages_the_eye_contour_and_picks_single_points():
+    mesh = np.zeros((468, 2))
+    mesh[list(kp.MEDIAPIPE468_TO_KAGGLE["left_eye_center"])] = [[60.0, 40.0]] * 16
+    mesh[list(kp.MEDIAPIPE468_TO_KAGGLE["left_eye_center"])[:8], 0] = 58.0  # half the contour
+    mesh[61] = [30.0, 75.0]  # image-left mouth corner = the subject's right
+    out = kp.as_points(kp.from_mediapipe468(mesh))
+    assert out[kp.INDEX["left_eye_center"]] == pytest.approx([59.0, 40.0])
+    assert out[kp.INDEX["mouth_right_corner"]] == pytest.approx([30.0, 75.0])
+    with pytest.raises(ValueError, match="468, 2"):
+        kp.from_mediapipe468(np.zeros((68, 2)))
+
+
+class Shifted:
+    """A 'model' predicting the true keypoints of the faces it is given, shifted."""
+
+    def __init__(self, faces, shift):
+        self.inputs = to_model_input(faces.images).reshape(len(faces.images), -1)
+        self.truth, self.shift = faces.keypoints, shift
+
+    def __call__(self, x, training=False):
+        rows = [np.abs(self.inputs - face).sum(axis=1).argmin()
+                for face in np.asarray(x).reshape(len(x), -1)]
+        return self.truth[rows] + self.shift
+
+
+def _save(folder, split, rows, **detectors):
+    arrays = {"rows": np.asarray(rows)}
+    for name, pred in detectors.items():
+        arrays[name], arrays[name + " ms"] = pred, np.array(5.0)
+    np.savez(offtheshelf.predictions_path(split, folder), **arrays)
+
+
+def test_comparison_scores_every_method_on_the_faces_all_detectors_found(tiny_faces, tmp_path):
+    truth = np.clip(np.nan_to_num(tiny_faces.keypoints, nan=40.0), 5, 90)  # no clipping at 0/96
+    faces = SimpleNamespace(images=tiny_faces.images, keypoints=truth)
+    rows = np.array([0, 1, 2])
+    good = truth[rows] + 1.0
+    missed = good.copy()
+    missed[1] = np.nan  # the second detector misses face 1
+    _save(tmp_path, "test", rows, a=good, b=missed)
+    _save(tmp_path, "test_mtfl", [3, 4], a=truth[[3, 4]], b=truth[[3, 4]])
+
+    model = Shifted(faces, 2.0)
+    table = offtheshelf.comparison({"v9": SimpleNamespace(model=model)},
+                                   folder=tmp_path, faces=faces)
+    test = table[table["split"] == "test"].set_index("method")
+    assert list(test.index) == ["a", "b", "v9"]
+    assert (test["faces"] == 2).all()                     # face 1 dropped for everyone
+    assert test.loc["b", "missed"] == 1 and test.loc["a", "missed"] == 0
+    assert test.loc["a", "rmse"] == pytest.approx(1.0)
+    assert test.loc["v9", "rmse"] == pytest.approx(2.0)
+    expected_nme = metrics.nme(truth[[0, 2]], truth[[0, 2]] + 2.0)
+    assert test.loc["v9", "nme"] == pytest.approx(expected_nme)
+    latex = offtheshelf.comparison_latex(table)
+    assert "YouTube-Faces test RMSE px" in latex and "v9" in latex
+
+
+def test_comparison_without_predictions_says_how_to_make_them(tmp_path):
+    assert offtheshelf.comparison({}, folder=tmp_path) is None
+    assert "make detectors-venv" in offtheshelf.comparison_latex(None)
