@@ -367,6 +367,38 @@ def error_by_attribute(evaluation, split="test_mtfl", flip=False, save_to=None):
     return _finish(fig, save_to)
 
 
+def learning_curves(history, save_to=None, title=None):
+    """Loss and masked RMSE per epoch, training vs validation; see 03_train.
+
+    ``history``: a run's history (``run.history``: columns epoch, loss,
+    val_loss, rmse, val_rmse, ...). ``save_to``: also write it as .pdf and .png.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    needed = {"epoch", "loss", "val_loss", "rmse", "val_rmse"}
+    if history is None or len(history) == 0 or not needed <= set(history.columns):
+        have = [] if history is None else list(history.columns)
+        raise ValueError(f"learning_curves needs a history with columns {sorted(needed)}; "
+                         f"got {have}")
+    fig, axes = plt.subplots(1, 2, figsize=(6, 2.3), layout="constrained")
+    for ax, metric, label in ((axes[0], "loss", "masked loss"),
+                              (axes[1], "rmse", "masked RMSE (px)")):
+        marker = "o" if len(history) <= 10 else None
+        ax.plot(history["epoch"], history[metric], marker=marker, label="training")
+        ax.plot(history["epoch"], history[f"val_{metric}"], marker=marker, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if metric == "loss" and history[metric].max() > 20 * history[f"val_{metric}"].min():
+            ax.set_yscale("log")
+    axes[1].legend()
+    if title:
+        fig.suptitle(title)
+    if save_to:
+        save_figure(fig, save_to)
+    return fig
+
+
 def learning_curves_all(runs, save_to=None):
     """Training (dashed) and validation (solid) RMSE and NME per epoch, every run.
 

@@ -34,7 +34,6 @@ import pandas as pd
 from . import config, models
 from .datasets import registry
 from .files import atomic_path, read_json
-from .plots import save_figure
 from .tables import latex_escape
 
 # --- what runs, and where -----------------------------------------------------
@@ -614,41 +613,6 @@ def write_generated(profile, generated_dir=None, models_dir=None):
     if missing:
         print(f"note: no {profile} run of {', '.join(missing)}: the tables say 'not run'")
     return written
-
-
-# === Figures ============================================================================
-
-def learning_curves(history, save_to=None, title=None):
-    """Loss and masked RMSE per epoch, training vs validation; see 03_train.
-
-    ``history``: a run's history (``run.history``: columns epoch, loss,
-    val_loss, rmse, val_rmse, ...). ``save_to``: also write it as .pdf and .png.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    needed = {"epoch", "loss", "val_loss", "rmse", "val_rmse"}
-    if history is None or len(history) == 0 or not needed <= set(history.columns):
-        have = [] if history is None else list(history.columns)
-        raise ValueError(f"learning_curves needs a history with columns {sorted(needed)}; "
-                         f"got {have}")
-    fig, axes = plt.subplots(1, 2, figsize=(6, 2.3), layout="constrained")
-    for ax, metric, label in ((axes[0], "loss", "masked loss"),
-                              (axes[1], "rmse", "masked RMSE (px)")):
-        marker = "o" if len(history) <= 10 else None
-        ax.plot(history["epoch"], history[metric], marker=marker, label="training")
-        ax.plot(history["epoch"], history[f"val_{metric}"], marker=marker, label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if metric == "loss" and history[metric].max() > 20 * history[f"val_{metric}"].min():
-            ax.set_yscale("log")
-    axes[1].legend()
-    if title:
-        fig.suptitle(title)
-    if save_to:
-        save_figure(fig, save_to)
-    return fig
 
 
 # === LaTeX ==============================================================================

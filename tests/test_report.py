@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from landmarklib import config, report, setup
+from landmarklib import config, plots, report, setup
 from landmarklib import keypoints as kp
 
 REPORT_SOURCES = ("main.tex", "sections", "references.bib")
@@ -256,13 +256,13 @@ def test_learning_curves_writes_pdf_and_png(tmp_path):
     history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [9.0, 5.0, 4.0],
                             "val_loss": [8.0, 6.0, 5.5], "rmse": [3.0, 2.2, 2.0],
                             "val_rmse": [2.8, 2.4, 2.3]})
-    fig = report.learning_curves(history, save_to=tmp_path / "curves_v9.pdf")
+    fig = plots.learning_curves(history, save_to=tmp_path / "curves_v9.pdf")
     assert (tmp_path / "curves_v9.pdf").stat().st_size > 1000
     assert (tmp_path / "curves_v9.png").stat().st_size > 1000
     rmse_axis = fig.axes[1]
     np.testing.assert_allclose(rmse_axis.lines[1].get_ydata(), history["val_rmse"])
     with pytest.raises(ValueError, match="val_rmse"):
-        report.learning_curves(history.drop(columns="val_rmse"))
+        plots.learning_curves(history.drop(columns="val_rmse"))
 
 
 def test_results_frame_has_a_row_per_split():
