@@ -62,7 +62,7 @@ def training_rate(version, faces, steps):
 
 
 def _build_kwargs(version):
-    return {"weights": None} if version == "transfer" else {}
+    return {"weights": "none"} if version == "transfer" else {}
 
 
 def inference_ms(model, batch):

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from . import config
 from . import keypoints as kp
 
 HALF = kp.IMAGE_SIZE / 2  # outputs are predicted as (x - 48) / 48, then rescaled
@@ -170,18 +171,23 @@ def heatmap(widths=(32, 64, 128, 256), mean_keypoints=None, name="heatmap"):
     return keras.Model(inputs, readout(maps), name=name)
 
 
-def transfer(weights="imagenet", mean_keypoints=None, name="transfer"):
+def transfer(weights=None, mean_keypoints=None, name="transfer"):
     """MobileNetV3-Small backbone at 96x96 with a regression head.
 
     ``weights``: "imagenet" (downloaded by Keras where the network allows,
-    e.g. Colab), a path to a local weights file, or None. If neither can be
-    had, it says so and trains from scratch.
+    e.g. Colab), a path to a local weights file, or "none"; by default
+    ``config.TRANSFER_WEIGHTS`` (environment variable
+    LANDMARKLIB_TRANSFER_WEIGHTS). If they cannot be loaded it says so and
+    trains from scratch. The returned model's ``backbone_weights`` says which
+    weights it started from ("none" = random).
     """
+    weights = config.TRANSFER_WEIGHTS if weights is None else weights
+    wanted = None if str(weights).lower() == "none" else str(weights)
     inputs = keras.Input((kp.IMAGE_SIZE, kp.IMAGE_SIZE, 1), name="image")
     rgb = layers.Concatenate()([inputs, inputs, inputs])
     x = layers.Rescaling(255.0)(rgb)  # MobileNetV3 rescales 0-255 itself
     backbone = None
-    for attempt in ([weights] if weights is None else [weights, None]):
+    for attempt in ([wanted] if wanted is None else [wanted, None]):
         try:
             backbone = keras.applications.MobileNetV3Small(
                 input_shape=(kp.IMAGE_SIZE, kp.IMAGE_SIZE, 3), include_top=False,
@@ -193,7 +199,9 @@ def transfer(weights="imagenet", mean_keypoints=None, name="transfer"):
     x = backbone(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(256, activation="relu")(x)
-    return keras.Model(inputs, _keypoint_head(x, mean_keypoints), name=name)
+    model = keras.Model(inputs, _keypoint_head(x, mean_keypoints), name=name)
+    model.backbone_weights = attempt or "none"
+    return model
 
 
 def build(version, **kwargs):

@@ -87,10 +87,14 @@ def run_dir_for(version, profile_name, recipe=None):
 
 def cache_key(version, profile, manifest, recipe=None):
     """What decides whether a saved run can be reused: version, profile, data,
-    training-code version and, for augmented versions, the recipe's ranges."""
+    training-code version, for augmented versions the recipe's ranges, and for
+    the transfer model where its backbone weights come from."""
     content = {"version": version, "profile": profile.to_dict(), "data": manifest,
                "code": TRAIN_CODE_VERSION}
-    recipe = recipe or models.get_version(version).augment
+    spec = models.get_version(version)
+    if spec.builder == "transfer" and config.TRANSFER_WEIGHTS != "imagenet":
+        content["weights"] = config.TRANSFER_WEIGHTS  # (the default adds nothing)
+    recipe = recipe or spec.augment
     if recipe != "none":
         from . import augment
 
@@ -324,6 +328,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
         "train_seconds": round(seconds, 1),
         "images_per_second": round(trained_now * steps * global_batch / max(seconds, 1e-9), 1),
         "machine": machine_info(), "strategy": type(strat).__name__,
+        "backbone_weights": getattr(model, "backbone_weights", None),
         "splits": evaluate_splits(model, splits, prof.pck_threshold),
     }
     cfg = {"version": version, "profile": prof.to_dict(), "data": manifest, "key": key,

@@ -25,9 +25,18 @@ def splits():
 
 @pytest.mark.parametrize("version", list(models.REGISTRY))
 def test_each_version_builds_and_maps_images_to_pixels(version):
-    model = models.build(version, **({"weights": None} if version == "transfer" else {}))
+    model = models.build(version, **({"weights": "none"} if version == "transfer" else {}))
     out = model(np.zeros((2, 96, 96, 1), np.float32), training=False)
     assert tuple(out.shape) == (2, 30)
+
+
+def test_transfer_says_when_it_trains_from_scratch(tmp_path, capsys):
+    broken = tmp_path / "weights.h5"
+    broken.write_bytes(b"not weights")
+    model = models.build("transfer", weights=str(broken))
+    assert "training the backbone from scratch" in capsys.readouterr().out
+    assert model.backbone_weights == "none"
+    assert models.build("transfer", weights="none").backbone_weights == "none"
 
 
 def _check_run_folder(folder, epochs):
@@ -36,23 +45,31 @@ def _check_run_folder(folder, epochs):
     assert len(pd.read_csv(folder / "history.csv")) == epochs
 
 
-@pytest.mark.parametrize("version", ["v2", "heatmap"])
+# V1 trains on complete rows only, about a fifth of the subset: 15 epochs give
+# it as many steps as 3 give the others.
+STEPS_LIKE_THE_OTHERS = {"v1": dict(v1_epochs=15)}
+
+
+@pytest.mark.parametrize("version", [v for v in models.REGISTRY if v != "transfer"])
 def test_short_training_beats_the_mean_shape(version, splits, tmp_path):
-    run = train.train(version, "smoke", run_dir=tmp_path / version, **SUBSET)
+    settings = {**SUBSET, **STEPS_LIKE_THE_OTHERS.get(version, {})}
+    run = train.train(version, "smoke", run_dir=tmp_path / version, **settings)
     baseline = train.mean_shape_baseline(splits)["val"]["rmse"]
     assert run.results["splits"]["val"]["rmse"] < baseline
-    _check_run_folder(tmp_path / version, SUBSET["epochs"])
+    epochs = settings["v1_epochs" if version == "v1" else "epochs"]
+    _check_run_folder(tmp_path / version, epochs)
 
 
-@pytest.mark.parametrize("version", ["v1", "v4"])
-def test_short_training_learns(version, tmp_path):
-    # V1 (a fifth of the rows) and V4 (augmented) need a few hundred steps more
-    # than a test can afford to leave the mean shape on validation (measured:
-    # 3.32 vs 3.29 px after 6 epochs of 1,500 faces); their training loss falls.
-    run = train.train(version, "smoke", run_dir=tmp_path / version, **SUBSET)
+def test_transfer_from_scratch_learns(tmp_path):
+    # Without ImageNet weights (no network here) the MobileNetV3 backbone starts
+    # from random: measured on this subset, 3, 6 and 8 epochs (also with lr 5e-3)
+    # left validation at 3.30-3.74 px against the mean shape's 3.29, although
+    # the training loss fell below it. So this checks that it learns at all.
+    run = train.train("transfer", "smoke", run_dir=tmp_path / "transfer", **SUBSET)
     loss = run.history["loss"].to_numpy()
-    assert loss[-1] < loss[0]
-    _check_run_folder(tmp_path / version, SUBSET["epochs"])
+    assert loss[-1] < 0.8 * loss[0]
+    assert run.results["backbone_weights"] in ("none", "imagenet")
+    _check_run_folder(tmp_path / "transfer", SUBSET["epochs"])
 
 
 def test_v1_trains_on_complete_rows_only(splits):
