@@ -8,8 +8,8 @@ import importlib
 __version__ = "0.1.0"
 _SUBMODULES = (
     "augment", "cli", "config", "datasets", "detect", "distribute", "evaluate", "export",
-    "files", "keypoints", "measurements", "metrics", "models", "pipeline", "plots",
-    "predict", "report", "setup", "smoothing", "tables", "train", "video", "widgets",
+    "files", "keypoints", "measurements", "metrics", "models", "offtheshelf", "pipeline",
+    "plots", "predict", "report", "setup", "smoothing", "tables", "train", "video", "widgets",
 )
 
 
