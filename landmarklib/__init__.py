@@ -9,7 +9,8 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "augment", "cli", "config", "datasets", "detect", "distribute", "evaluate", "export",
     "files", "keypoints", "measurements", "metrics", "models", "offtheshelf", "pipeline",
-    "plots", "predict", "reframe", "report", "setup", "smoothing", "tables", "train", "video", "widgets",
+    "plots", "predict", "reframe", "report", "setup", "smoothing", "tables", "train",
+    "video", "widgets",
 )
 
 
