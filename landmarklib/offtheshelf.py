@@ -216,9 +216,9 @@ def comparison_latex(table):
     table = table[table["split"].isin(SPLITS)]
     wide = table.pivot(index="method", columns="split", values=["rmse", "nme"])
     out = pd.DataFrame(index=pd.Index(table["method"].unique(), name="method"))
-    for split, title in SPLITS.items():
-        out[f"{title} RMSE px"] = wide[("rmse", split)]
-        out[f"{title} NME %"] = wide[("nme", split)]
+    for split, short in (("test", "YTF"), ("test_mtfl", "MTFL")):
+        out[f"{short} RMSE (px)"] = wide[("rmse", split)]
+        out[f"{short} NME (%)"] = wide[("nme", split)]
     return to_latex(out, decimals=2)
 
 

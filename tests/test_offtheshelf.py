@@ -63,7 +63,7 @@ def test_comparison_scores_every_method_on_the_faces_all_detectors_found(tiny_fa
     expected_nme = metrics.nme(truth[[0, 2]], truth[[0, 2]] + 2.0)
     assert test.loc["v9", "nme"] == pytest.approx(expected_nme)
     latex = offtheshelf.comparison_latex(table)
-    assert "YouTube-Faces test RMSE px" in latex and "v9" in latex
+    assert "YTF RMSE (px)" in latex and "v9" in latex
 
 
 def test_comparison_without_predictions_says_how_to_make_them(tmp_path):
