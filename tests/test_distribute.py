@@ -20,7 +20,10 @@ import pytest
 
 SCRIPT = Path(__file__).resolve()
 # Small runs: 128 images, 2 epochs, a global batch of 8 (16 steps per epoch).
-SETTINGS = dict(max_images=128, epochs=2)
+# No warm-up: it puts the peak learning rate into the second of two epochs,
+# where per-replica BatchNorm statistics then drive the mirrored run 10 % away
+# from the one-device run (measured) instead of the 5 % tolerated below.
+SETTINGS = dict(max_images=128, epochs=2, warmup_epochs=0)
 GLOBAL_BATCH = 8
 LEARNING_RATE = 1e-3
 REPLICAS = 2
