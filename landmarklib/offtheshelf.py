@@ -25,6 +25,7 @@ import pandas as pd
 from . import config
 from . import keypoints as kp
 from .datasets import face_frame, find_root, read_gray, read_mtfl_list, source_to_crop
+from .datasets.sources import mtfl_keypoints, read_youtube_faces_list
 
 DLIB_UPSAMPLE_BELOW = 500  # px: smaller photos are searched at twice their size
 # The test splits compared, and where benchmarks/compare_detectors.py --predict
@@ -60,7 +61,6 @@ class DlibDetector:
         if predictor_path is None:
             models = _need("face_recognition_models", "face_recognition_models")
             predictor_path = models.pose_predictor_model_location()
-        self._dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(predictor_path))
 
@@ -123,19 +123,14 @@ def _annotations(source, root):
         out = {}
         for csv_name, folder in (("training_frames_keypoints.csv", "training"),
                                  ("test_frames_keypoints.csv", "test")):
-            table = pd.read_csv(root / csv_name)
-            coords = table.iloc[:, 1:].to_numpy(np.float64).reshape(-1, 68, 2)
-            for f, pts in zip(table.iloc[:, 0].astype(str), kp.from_ibug68(coords)):
-                out[f"{folder}/{f}"] = pts
+            files, points = read_youtube_faces_list(root / csv_name)
+            out.update({f"{folder}/{f}": pts for f, pts in zip(files, points)})
         return out
     if source == "mtfl":
         out = {}
         for name in ("training.txt", "testing.txt"):
             table = read_mtfl_list(root / name)
-            xs = table[[f"x{i}" for i in range(1, 6)]].to_numpy()
-            ys = table[[f"y{i}" for i in range(1, 6)]].to_numpy()
-            for f, pts in zip(table["file"], kp.from_mtfl5(np.stack([xs, ys], axis=-1))):
-                out[f] = pts
+            out.update(zip(table["file"], mtfl_keypoints(table)))
         return out
     raise ValueError(f"no source annotations for {source!r} (youtube-faces or mtfl)")
 

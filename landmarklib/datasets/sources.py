@@ -181,20 +181,30 @@ def youtube_faces(root=None, split="all", progress=True):
     sets = []
     for name in names:
         csv_name, folder = parts[name]
-        table = pd.read_csv(root / csv_name)
-        files = table.iloc[:, 0].astype(str).to_numpy()
-        coords = table.iloc[:, 1:].to_numpy(dtype=np.float64)
-        if coords.shape[1] != 136:
-            raise ValueError(f"{root / csv_name}: expected 136 coordinate columns "
-                             f"(68 points), got {coords.shape[1]}")
-        points68 = coords.reshape(-1, 68, 2)
-        images, points = convert_photos([root / folder / f for f in files],
-                                        kp.from_ibug68(points68), progress=progress,
-                                        desc=f"youtube-faces {name}")
+        files, keypoints = read_youtube_faces_list(root / csv_name)
+        images, points = convert_photos([root / folder / f for f in files], keypoints,
+                                        progress=progress, desc=f"youtube-faces {name}")
         meta = pd.DataFrame({"source": "youtube-faces", "file": [f"{folder}/{f}" for f in files],
                              "person": [person_of(f) for f in files], "origin_split": name})
         sets.append(FaceSet(images, points, meta))
     return FaceSet.concat(sets)
+
+
+def read_youtube_faces_list(path):
+    """File names and Kaggle keypoints (N, 30), in photo pixels, of a Udacity P1 CSV."""
+    table = pd.read_csv(path)
+    coords = table.iloc[:, 1:].to_numpy(dtype=np.float64)
+    if coords.shape[1] != 136:
+        raise ValueError(f"{path}: expected 136 coordinate columns "
+                         f"(68 points), got {coords.shape[1]}")
+    return table.iloc[:, 0].astype(str).to_numpy(), kp.from_ibug68(coords.reshape(-1, 68, 2))
+
+
+def mtfl_keypoints(table):
+    """Kaggle keypoints (N, 30), in photo pixels, of a ``read_mtfl_list`` table."""
+    xs = table[[f"x{i}" for i in range(1, 6)]].to_numpy()
+    ys = table[[f"y{i}" for i in range(1, 6)]].to_numpy()
+    return kp.from_mtfl5(np.stack([xs, ys], axis=-1))
 
 
 def read_mtfl_list(path):
@@ -234,11 +244,8 @@ def mtfl(root=None, split="all", progress=True):
     sets = []
     for name in _split_names(split):
         table = read_mtfl_list(root / ("training.txt" if name == "train" else "testing.txt"))
-        xs = table[[f"x{i}" for i in range(1, 6)]].to_numpy()
-        ys = table[[f"y{i}" for i in range(1, 6)]].to_numpy()
-        points5 = np.stack([xs, ys], axis=-1)
         images, points = convert_photos([root / f for f in table["file"]],
-                                        kp.from_mtfl5(points5), progress=progress,
+                                        mtfl_keypoints(table), progress=progress,
                                         desc=f"mtfl {name}")
         files = table["file"]
         person = [person_of(f) if f.startswith("lfw") else Path(f).stem for f in files]
