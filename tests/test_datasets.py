@@ -419,3 +419,17 @@ def test_faceset_checks_shapes_and_selects_rows(tiny_faces):
     test = tiny_faces.split("test")
     assert len(test) == 1 and test.meta["person"][0] == "person_2"
     assert len(tiny_faces[1:4]) == 3 and len(tiny_faces[tiny_faces.complete]) == 3
+
+
+def test_youtube_faces_list_maps_68_points_and_names_a_bad_file(tmp_path):
+    from landmarklib.datasets.sources import read_youtube_faces_list
+
+    points = np.arange(136, dtype=float).reshape(1, 136)
+    good = pd.DataFrame(points, index=["Some_Person_01.jpg"]).reset_index()
+    good.to_csv(tmp_path / "good.csv", index=False)
+    files, keypoints = read_youtube_faces_list(tmp_path / "good.csv")
+    assert list(files) == ["Some_Person_01.jpg"]
+    np.testing.assert_allclose(keypoints, kp.from_ibug68(points.reshape(1, 68, 2)))
+    good.iloc[:, :-2].to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match=r"bad\.csv: expected 136 coordinate columns"):
+        read_youtube_faces_list(tmp_path / "bad.csv")
