@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from landmarklib import augment, config, keypoints as kp  # noqa: E402
-from landmarklib.files import atomic_path  # noqa: E402
+from landmarklib.core.files import atomic_path  # noqa: E402
 
 BATCH_SIZE = 256
 RUNS = 7                # timed runs; the median is reported

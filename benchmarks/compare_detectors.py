@@ -33,8 +33,8 @@ DETECTOR_PYTHON = ROOT / ".venv-detectors" / "bin" / "python"
 def run_detectors(limit=None):
     """Step 1 (detector environment): keypoints of both detectors on each test split."""
     from landmarklib import offtheshelf
-    from landmarklib.datasets import load_dataset
-    from landmarklib.files import atomic_path
+    from landmarklib.data import load_dataset
+    from landmarklib.core.files import atomic_path
 
     faces = load_dataset("faces15")
     detectors = [offtheshelf.DlibDetector(), offtheshelf.MediaPipeDetector()]

@@ -35,7 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import cv2  # noqa: E402
 
 from landmarklib import config, detect, export, models, video  # noqa: E402
-from landmarklib.files import atomic_path  # noqa: E402
+from landmarklib.core.files import atomic_path  # noqa: E402
 
 CORES = 2
 FRAMES = 150            # of the benchmark video (5 s at 30 fps)

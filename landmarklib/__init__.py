@@ -1,24 +1,50 @@
 """landmarklib: facial landmark detection in the Kaggle format.
 
-Import it as ``import landmarklib as lm``; submodules load on first use so
-that ``import landmarklib`` stays fast and TensorFlow loads only when needed.
+Import it as ``import landmarklib as lm``. The package is split by concern,
+each layer importing only the layers below it (``tests/test_package.py``
+checks this):
+
+    core/        keypoint schema, configuration and profiles, masked metrics, files
+    data/        sources and readers, crops, the dataset registry, augmentation, tf.data
+    training/    model versions, the training loop, saved runs, distribution
+    inference/   predictions, face detection, export (TFLite / ONNX)
+    evaluation/  scoring on every split, plots, tables, the inspector widget
+    demo/        video, webcam and photo demos, tracking and smoothing
+    reporting/   the notebook runner, LaTeX and README generation, notebook setup
+
+Every module is also reachable by its short name (``lm.train``, ``lm.plots``,
+``lm.video`` ...), loaded on first use so that ``import landmarklib`` stays
+fast and TensorFlow loads only when needed.
 """
 import importlib
 
 __version__ = "0.1.0"
-_SUBMODULES = (
-    "augment", "cli", "config", "datasets", "detect", "distribute", "evaluate", "export",
-    "files", "keypoints", "measurements", "metrics", "models", "offtheshelf", "pipeline",
-    "plots", "predict", "reframe", "report", "setup", "smoothing", "tables", "train",
-    "video", "widgets",
-)
+
+SUBPACKAGES = ("core", "data", "training", "inference", "evaluation", "demo", "reporting")
+# lm.<alias> -> module; the notebooks use these short names.
+ALIASES = {
+    "keypoints": "core.keypoints", "config": "core.config", "files": "core.files",
+    "metrics": "core.metrics",
+    "datasets": "data", "augment": "data.augment", "pipeline": "data.pipeline",
+    "models": "training.models", "train": "training.train", "runs": "training.runs",
+    "distribute": "training.distribute",
+    "predict": "inference.predict", "export": "inference.export", "detect": "inference.detect",
+    "evaluate": "evaluation.evaluate", "reframe": "evaluation.reframe",
+    "offtheshelf": "evaluation.offtheshelf", "plots": "evaluation.plots",
+    "tables": "evaluation.tables", "widgets": "evaluation.widgets",
+    "video": "demo.video", "smoothing": "demo.smoothing", "measurements": "demo.measurements",
+    "report": "reporting.report", "notebook": "reporting.notebook",
+    "cli": "cli",
+}
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
+    if name in ALIASES:
+        return importlib.import_module(f"{__name__}.{ALIASES[name]}")
+    if name in SUBPACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES))
+    return sorted(list(globals()) + list(ALIASES) + list(SUBPACKAGES))

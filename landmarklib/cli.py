@@ -17,7 +17,7 @@ import sys
 
 
 def _convert(args):
-    from .datasets import load_source, write_kaggle_csv
+    from .data import load_source, write_kaggle_csv
 
     faces = load_source(args.source, args.root, args.split, progress=not args.quiet)
     write_kaggle_csv(faces, args.out)
@@ -25,7 +25,7 @@ def _convert(args):
 
 
 def _train(args):
-    from . import train
+    from .training import train
 
     overrides = dict(kv.split("=", 1) for kv in args.set or [])
     run = train.train(args.version, args.profile, retrain=args.retrain,
@@ -35,44 +35,44 @@ def _train(args):
 
 
 def _evaluate(args):
-    from . import evaluate
+    from .evaluation import evaluate
 
     evaluate.evaluate_cli(args.model, args.csv, json_path=args.json, flip=args.flip)
 
 
 def _predict(args):
-    from . import predict
+    from .inference import predict
 
     predict.predict_cli(args.model, args.csv, out=args.out, submission=args.submission,
                         lookup=args.lookup, flip=args.flip)
 
 
 def _report(args):
-    from . import report
+    from .reporting import report
 
     sys.exit(report.make_report(profile=args.profile, only=args.only))
 
 
 def _video(args):
-    from . import video
+    from .demo import video
 
     video.video_cli(args)
 
 
 def _webcam(args):
-    from . import video
+    from .demo import video
 
     video.webcam_cli(args)
 
 
 def _predict_image(args):
-    from . import video
+    from .demo import video
 
     video.predict_image_cli(args)
 
 
 def _export(args):
-    from . import export
+    from .inference import export
 
     export.export_cli(args)
 

@@ -5,7 +5,7 @@ import pytest
 
 from landmarklib import config
 from landmarklib import keypoints as kp
-from landmarklib.datasets import FaceSet
+from landmarklib.data import FaceSet
 
 TINY_SIZE = 6  # rows of the synthetic FaceSet
 

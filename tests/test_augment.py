@@ -222,7 +222,7 @@ def test_keras_layer_augments_only_while_training():
 
 def test_training_dataset_uses_a_recipe():
     from landmarklib import pipeline
-    from landmarklib.datasets import FaceSet
+    from landmarklib.data import FaceSet
     import pandas as pd
 
     images, keypoints = make_batch(8)

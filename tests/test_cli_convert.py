@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from landmarklib import cli, config
-from landmarklib.datasets import load_source, read_kaggle_csv, write_kaggle_csv
+from landmarklib.data import load_source, read_kaggle_csv, write_kaggle_csv
 
 USAGE_ERROR = 2  # exit code of argparse and of cli.main for bad input
 

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from landmarklib import keypoints as kp
-from landmarklib.datasets import (BadRowError, FaceSet, crop_face, crop_to_source, face_frame,
+from landmarklib.data import (BadRowError, FaceSet, crop_face, crop_to_source, face_frame,
                                   find_root, load_dataset, load_splits, read_gray,
                                   read_kaggle_csv, read_mtfl_list, source_to_crop,
                                   write_kaggle_csv)
-from landmarklib.datasets import registry
-from landmarklib.datasets.crop import ImageReadError
+from landmarklib.data import registry
+from landmarklib.data.crop import ImageReadError
 
 from test_keypoints import EXPECTED
 
@@ -422,7 +422,7 @@ def test_faceset_checks_shapes_and_selects_rows(tiny_faces):
 
 
 def test_youtube_faces_list_maps_68_points_and_names_a_bad_file(tmp_path):
-    from landmarklib.datasets.sources import read_youtube_faces_list
+    from landmarklib.data.sources import read_youtube_faces_list
 
     points = np.arange(136, dtype=float).reshape(1, 136)
     good = pd.DataFrame(points, index=["Some_Person_01.jpg"]).reset_index()

@@ -17,8 +17,8 @@ import pytest
 from landmarklib import config, evaluate, metrics, models, plots, train
 from landmarklib import keypoints as kp
 from landmarklib.cli import main as cli_main
-from landmarklib.datasets import FaceSet, write_kaggle_csv
-from landmarklib.files import write_json
+from landmarklib.data import FaceSet, write_kaggle_csv
+from landmarklib.core.files import write_json
 
 matplotlib.use("Agg")
 
@@ -137,7 +137,7 @@ def test_predictions_are_cached_and_keyed_by_data(runs, ev, tmp_path, monkeypatc
     def no_predict(*args, **kwargs):
         raise AssertionError("predicted again despite the cache")
 
-    monkeypatch.setattr("landmarklib.predict.predict", no_predict)
+    monkeypatch.setattr("landmarklib.inference.predict.predict", no_predict)
     again = evaluate.cached_predictions(runs["v2"], faces, "test", cache_dir=tmp_path)
     np.testing.assert_array_equal(first, again)
     other = ev.faces("test")[5:10]  # other faces: another file, so it must predict

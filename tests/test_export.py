@@ -4,7 +4,7 @@ import pytest
 
 from landmarklib import cli, config, export, video
 from landmarklib import keypoints as kp
-from landmarklib.pipeline import to_model_input
+from landmarklib.data.pipeline import to_model_input
 
 
 @pytest.fixture(scope="module")

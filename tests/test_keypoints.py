@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from landmarklib import keypoints as kp
-from landmarklib.datasets import read_mtfl_list
+from landmarklib.data import read_mtfl_list
 
 FRONTAL_POSE = 3          # MTFL head pose code for a frontal face
 LARGE_MAJORITY = 0.95     # share of frontal faces that must follow the convention

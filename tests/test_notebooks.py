@@ -8,7 +8,7 @@ import shutil
 import nbformat
 import pytest
 
-from landmarklib import config, report, setup
+from landmarklib import config, notebook, report
 
 NOTEBOOKS = sorted(report.NOTEBOOKS.glob(report.NOTEBOOK_PATTERN))
 REPORT_SOURCES = ("main.tex", "sections", "references.bib")
@@ -48,11 +48,11 @@ def test_notebook_opens_in_colab(path):
     """Badge in the first cell, then a setup cell that clones REPO_URL only on Colab."""
     nb = read(path)
     assert nb.cells[0].cell_type == "markdown"
-    assert setup.colab_badge(path.stem) in nb.cells[0].source, \
-        f"{path.name}: first cell needs the badge {setup.colab_badge(path.stem)}"
+    assert notebook.colab_badge(path.stem) in nb.cells[0].source, \
+        f"{path.name}: first cell needs the badge {notebook.colab_badge(path.stem)}"
     first_code = code_cells(nb)[0].source
     assert 'if "google.colab" in sys.modules:' in first_code
-    assert setup.REPO_URL in first_code
+    assert notebook.REPO_URL in first_code
     assert "import landmarklib as lm" in first_code
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from landmarklib import keypoints as kp
 from landmarklib import metrics, offtheshelf
-from landmarklib.pipeline import to_model_input
+from landmarklib.data.pipeline import to_model_input
 
 
 def test_mediapipe_mapping_averages_the_eye_contour_and_picks_single_points():

@@ -1,6 +1,6 @@
 """landmarklib.report without running notebooks: the plan, the generated LaTeX
 (tables say "not run" for missing runs, every quoted number is a macro from
-results.json), the failure message, the LaTeX fallbacks; and landmarklib.setup."""
+results.json), the failure message, the LaTeX fallbacks; and landmarklib.reporting.notebook."""
 import re
 import shutil
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from landmarklib import config, plots, report, setup
+from landmarklib import config, notebook, plots, report
 from landmarklib import keypoints as kp
 
 REPORT_SOURCES = ("main.tex", "sections", "references.bib")
@@ -37,7 +37,7 @@ def fake_results(version, profile, rmse, nme):
 @pytest.fixture
 def models_dir(tmp_path):
     """Runs of v2 and v4 for profile 'smoke' (the other versions missing)."""
-    from landmarklib.files import write_json
+    from landmarklib.core.files import write_json
 
     folder = tmp_path / "models"
     for version, rmse, nme in (("v2", 2.345, 7.891), ("v4", 1.987, 6.543)):
@@ -280,23 +280,23 @@ def test_versions_frame_follows_the_registry():
     assert frame.loc["V1", "rows"] == "complete only" and frame.loc["V2", "rows"] == "all (masked)"
 
 
-# --- landmarklib.setup --------------------------------------------------------------------
+# --- landmarklib.reporting.notebook --------------------------------------------------------------------
 
 def test_notebook_setup_seeds_and_styles():
-    paths = setup.notebook(seed=3)
+    paths = notebook.setup(seed=3)
     a = np.random.rand()
-    setup.notebook(seed=3)
+    notebook.setup(seed=3)
     assert np.random.rand() == a
-    assert matplotlib.rcParams["savefig.dpi"] == setup.STYLE["savefig.dpi"]
+    assert matplotlib.rcParams["savefig.dpi"] == notebook.STYLE["savefig.dpi"]
     assert paths.figures == config.FIGURES and paths.models == config.MODELS
-    assert not setup.in_colab()
+    assert not notebook.in_colab()
 
 
 def test_colab_badge_points_at_the_notebook():
-    badge = setup.colab_badge("03_train")
+    badge = notebook.colab_badge("03_train")
     assert badge.startswith("[![Open In Colab](https://colab.research.google.com/assets/")
     assert badge.endswith("/landmarklib/landmarklib/blob/main/notebooks/03_train.ipynb)")
-    assert setup.colab_url("03_train.ipynb") == setup.colab_url("03_train")
+    assert notebook.colab_url("03_train.ipynb") == notebook.colab_url("03_train")
 
 
 def test_keypoint_count_in_text_matches_schema():

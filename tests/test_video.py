@@ -21,7 +21,7 @@ import pytest
 import cv2
 from landmarklib import cli, config, detect, measurements, smoothing, video
 from landmarklib import keypoints as kp
-from landmarklib.datasets import face_frame, load_splits
+from landmarklib.data import face_frame, load_splits
 
 TEST_VERSION = "v4"
 TEST_TRAINING = {"max_images": 2000, "epochs": 3}
@@ -259,7 +259,7 @@ def test_bad_model_folder_is_a_clear_error(tmp_path, capsys):
 def test_wrong_kind_of_model_is_a_clear_error(tmp_path, capsys):
     import keras
 
-    from landmarklib.files import write_json
+    from landmarklib.core.files import write_json
 
     inputs = keras.Input((32, 32, 3))
     keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs))).save(
@@ -380,7 +380,7 @@ def test_bad_cascade_is_a_clear_error(tmp_path):
 
 
 def test_crop_frame_matches_the_training_crop(photos):
-    from landmarklib.datasets import crop_face
+    from landmarklib.data import crop_face
 
     image, points = photos[0]
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)

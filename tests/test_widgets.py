@@ -8,7 +8,7 @@ import pytest
 
 from landmarklib import keypoints as kp
 from landmarklib import metrics, models, widgets
-from landmarklib.datasets import FaceSet
+from landmarklib.data import FaceSet
 
 N = 8
 SHIFT = {"a": 1.0, "b": -2.0}   # px added to every coordinate by each fake model

@@ -1,0 +1,299 @@
+"""Where face data comes from, and how it becomes 96x96 Kaggle-format crops.
+
+Each source reads its public download layout from a ``root`` folder:
+
+* ``youtube-faces``: the Udacity P1 repository's ``data/`` (68 iBUG points);
+* ``mtfl``: MTFL v1.0 (5 points + gender/smile/glasses/pose);
+* ``kaggle``: the competition's training.csv (needs a Kaggle account);
+* ``csv``: any Kaggle-format CSV file.
+
+Roots are found in this order: the ``root`` argument, an environment variable
+(``LANDMARKLIB_YOUTUBE_FACES``, ``LANDMARKLIB_MTFL``, ``LANDMARKLIB_KAGGLE``),
+the read-only copies in ``../shared/data/``, ``data/raw/<source>/``, and
+finally a download from the public home into ``data/raw/<source>/``.
+"""
+import hashlib
+import os
+import shutil
+import urllib.request
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..core import config
+from ..core import keypoints as kp
+from .crop import crop_face, read_gray
+from .faceset import FaceSet
+from .kaggle_csv import read_kaggle_csv
+
+URLS = {
+    "youtube-faces": "https://s3.amazonaws.com/video.udacity-data.com/topher/2018/May/"
+                     "5aea1b91_train-test-data/train-test-data.zip",
+    "mtfl": "http://mmlab.ie.cuhk.edu.hk/projects/TCDCN/data/MTFL.zip",
+}
+KAGGLE_COMPETITION = "facial-keypoints-detection"
+SOURCES = ("youtube-faces", "mtfl", "kaggle", "csv")
+MTFL_ATTRIBUTES = ("gender", "smile", "glasses", "pose")
+# Files whose presence marks a complete root for each source.
+_MARKERS = {
+    "youtube-faces": "training_frames_keypoints.csv",
+    "mtfl": "training.txt",
+    "kaggle": "training.csv",
+}
+
+
+def person_of(file_name):
+    """YouTube-Faces frames are ``<Person_Name>_<clip><frame>.jpg``."""
+    return Path(file_name).stem.rsplit("_", 1)[0]
+
+
+def stable_fraction(key):
+    """A number in [0, 1) fixed by `key` on every machine (for splits)."""
+    return int(hashlib.md5(key.encode()).hexdigest()[:8], 16) / 16**8
+
+
+# --- finding or downloading a root -------------------------------------------
+
+def find_root(source, root=None, download=True):
+    """Return the folder holding `source`'s files (see the module docstring)."""
+    if source not in _MARKERS:
+        raise ValueError(f"unknown source {source!r}; choose one of {SOURCES}")
+    if root is not None:  # an explicit root is never silently replaced
+        if not (Path(root) / _MARKERS[source]).exists():
+            raise FileNotFoundError(
+                f"{root}: no {_MARKERS[source]} here; is this a {source} folder?")
+        return Path(root)
+    env = os.environ.get("LANDMARKLIB_" + source.upper().replace("-", "_"))
+    candidates = [env, config.SHARED_DATA / source, config.DATA / "raw" / source]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / _MARKERS[source]).exists():
+            return Path(candidate)
+    if not download:
+        raise FileNotFoundError(f"no local copy of {source} found")
+    dest = config.DATA / "raw" / source
+    if source == "kaggle":
+        download_kaggle(dest)
+    else:
+        download_zip(URLS[source], dest)
+    marker = next(dest.rglob(_MARKERS[source]), None)
+    if marker is None:
+        raise FileNotFoundError(f"downloaded {source} but found no {_MARKERS[source]} in {dest}")
+    return marker.parent
+
+
+def download_zip(url, dest):
+    """Download and unpack a zip into `dest` (atomically: all or nothing)."""
+    dest = Path(dest)
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    archive = tmp / "download.zip"
+    print(f"downloading {url} ...")
+    try:
+        urllib.request.urlretrieve(url, archive)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConnectionError(
+            f"could not download {url} ({err}); download it by hand and pass --root") from None
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(tmp)
+    archive.unlink()
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+
+
+def download_kaggle(dest):
+    """Download the competition's files with the Kaggle API client."""
+    has_file = (Path.home() / ".kaggle" / "kaggle.json").exists() or Path(
+        os.environ.get("KAGGLE_CONFIG_DIR", "/nonexistent"), "kaggle.json").exists()
+    has_env = os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")
+    if not (has_file or has_env):
+        raise PermissionError(
+            "no Kaggle credentials: put your API token in ~/.kaggle/kaggle.json "
+            "(Kaggle > Settings > Create New Token) or set KAGGLE_USERNAME and "
+            "KAGGLE_KEY, accept the rules at https://www.kaggle.com/c/"
+            f"{KAGGLE_COMPETITION}/rules, or pass --root with a folder holding training.csv")
+    from kaggle.api.kaggle_api_extended import KaggleApi  # logs in on import: keep it lazy
+
+    api = KaggleApi()
+    api.authenticate()
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        api.competition_download_files(KAGGLE_COMPETITION, path=str(dest), quiet=False)
+    except Exception as err:  # the client raises its own HTTP errors
+        raise PermissionError(
+            f"Kaggle refused the download ({err}); accept the competition rules at "
+            f"https://www.kaggle.com/c/{KAGGLE_COMPETITION}/rules first") from None
+    for archive in dest.glob("*.zip"):
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(dest)
+        archive.unlink()
+    for archive in dest.glob("*.zip"):
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(dest)
+
+
+# --- converting a list of annotated photos -----------------------------------
+
+def _convert_one(args):
+    path, keypoints = args
+    crop, points = crop_face(read_gray(path), keypoints)
+    return crop, points
+
+
+def convert_photos(paths, keypoints, workers=None, progress=True, desc="converting"):
+    """Crop every photo to 96x96; returns (images uint8 (N,96,96), keypoints (N,30))."""
+    from tqdm.auto import tqdm
+
+    jobs = list(zip(paths, keypoints))
+    workers = workers or min(4, os.cpu_count() or 1)
+    images = np.zeros((len(jobs), kp.IMAGE_SIZE, kp.IMAGE_SIZE), np.uint8)
+    points = np.zeros((len(jobs), 2 * kp.NUM_KEYPOINTS), np.float32)
+    if workers > 1 and len(jobs) > 200:
+        with ProcessPoolExecutor(workers) as pool:
+            results = pool.map(_convert_one, jobs, chunksize=64)
+            for i, (img, pts) in enumerate(tqdm(results, total=len(jobs), desc=desc,
+                                                disable=not progress)):
+                images[i], points[i] = img, pts
+    else:
+        for i, job in enumerate(tqdm(jobs, desc=desc, disable=not progress)):
+            images[i], points[i] = _convert_one(job)
+    return images, points
+
+
+# --- the sources -------------------------------------------------------------
+
+def youtube_faces(root=None, split="all", progress=True):
+    """YouTube-Faces frames (Udacity P1 layout) as 96x96 crops with 15 keypoints.
+
+    `split` is the download's own ("train" = training_frames_keypoints.csv,
+    "test" = test_frames_keypoints.csv, or "all"); note that both share people,
+    which is why the default dataset re-splits by person.
+    """
+    root = find_root("youtube-faces", root)
+    parts = {"train": ("training_frames_keypoints.csv", "training"),
+             "test": ("test_frames_keypoints.csv", "test")}
+    names = _split_names(split)
+    sets = []
+    for name in names:
+        csv_name, folder = parts[name]
+        files, keypoints = read_youtube_faces_list(root / csv_name)
+        images, points = convert_photos([root / folder / f for f in files], keypoints,
+                                        progress=progress, desc=f"youtube-faces {name}")
+        meta = pd.DataFrame({"source": "youtube-faces", "file": [f"{folder}/{f}" for f in files],
+                             "person": [person_of(f) for f in files], "origin_split": name})
+        sets.append(FaceSet(images, points, meta))
+    return FaceSet.concat(sets)
+
+
+def read_youtube_faces_list(path):
+    """File names and Kaggle keypoints (N, 30), in photo pixels, of a Udacity P1 CSV."""
+    table = pd.read_csv(path)
+    coords = table.iloc[:, 1:].to_numpy(dtype=np.float64)
+    if coords.shape[1] != 136:
+        raise ValueError(f"{path}: expected 136 coordinate columns "
+                         f"(68 points), got {coords.shape[1]}")
+    return table.iloc[:, 0].astype(str).to_numpy(), kp.from_ibug68(coords.reshape(-1, 68, 2))
+
+
+def mtfl_keypoints(table):
+    """Kaggle keypoints (N, 30), in photo pixels, of a ``read_mtfl_list`` table."""
+    xs = table[[f"x{i}" for i in range(1, 6)]].to_numpy()
+    ys = table[[f"y{i}" for i in range(1, 6)]].to_numpy()
+    return kp.from_mtfl5(np.stack([xs, ys], axis=-1))
+
+
+def read_mtfl_list(path):
+    """Parse MTFL's training.txt / testing.txt into a DataFrame.
+
+    Columns: file (with / separators), x1..x5, y1..y5, gender, smile, glasses, pose.
+    """
+    rows = []
+    for line_no, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 15:
+            raise ValueError(f"{path}, line {line_no}: expected 15 fields (file, 10 "
+                             f"coordinates, 4 attributes), got {len(fields)}")
+        try:
+            values = [float(v) for v in fields[1:]]
+        except ValueError:
+            raise ValueError(f"{path}, line {line_no}: non-numeric coordinate or attribute") from None
+        rows.append([fields[0].replace("\\", "/")] + values)
+    columns = (["file"] + [f"x{i}" for i in range(1, 6)] + [f"y{i}" for i in range(1, 6)]
+               + list(MTFL_ATTRIBUTES))
+    df = pd.DataFrame(rows, columns=columns)
+    for a in MTFL_ATTRIBUTES:
+        df[a] = df[a].astype(int)
+    return df
+
+
+def mtfl(root=None, split="all", progress=True):
+    """MTFL faces as 96x96 crops: 5 of the 15 keypoints labelled, 10 missing.
+
+    `split`: "train" (training.txt), "test" (testing.txt) or "all". The
+    attributes gender (1 male, 2 female), smile (1 yes), glasses (1 yes) and
+    pose (1 left profile ... 3 frontal ... 5 right profile) are kept in meta.
+    """
+    root = find_root("mtfl", root)
+    sets = []
+    for name in _split_names(split):
+        table = read_mtfl_list(root / ("training.txt" if name == "train" else "testing.txt"))
+        images, points = convert_photos([root / f for f in table["file"]],
+                                        mtfl_keypoints(table), progress=progress,
+                                        desc=f"mtfl {name}")
+        files = table["file"]
+        person = [person_of(f) if f.startswith("lfw") else Path(f).stem for f in files]
+        meta = pd.DataFrame({"source": "mtfl", "file": files, "person": person,
+                             "origin_split": name})
+        for a in MTFL_ATTRIBUTES:
+            meta[a] = table[a].to_numpy()
+        sets.append(FaceSet(images, points, meta))
+    return FaceSet.concat(sets)
+
+
+def kaggle(root=None, split="train", progress=True):
+    """The competition's training.csv (labelled) or test.csv (images only)."""
+    root = find_root("kaggle", root)
+    sets = []
+    for name in _split_names(split):
+        faces = read_kaggle_csv(root / ("training.csv" if name == "train" else "test.csv"))
+        faces.meta["source"] = "kaggle"
+        faces.meta["origin_split"] = name
+        faces.meta["person"] = [f"kaggle-{name}-{i}" for i in range(len(faces))]
+        sets.append(faces)
+    return FaceSet.concat(sets)
+
+
+def csv(path, split="all", progress=True):
+    """Any Kaggle-format CSV file."""
+    faces = read_kaggle_csv(path)
+    faces.meta["origin_split"] = "all"
+    faces.meta["person"] = [f"{Path(path).stem}-{i}" for i in range(len(faces))]
+    return faces
+
+
+def _split_names(split):
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    return ("train", "test") if split == "all" else (split,)
+
+
+def load_source(source, root=None, split="all", progress=True):
+    """Convert one source (see SOURCES) to a FaceSet of 96x96 crops."""
+    if source == "youtube-faces":
+        return youtube_faces(root, split, progress)
+    if source == "mtfl":
+        return mtfl(root, split, progress)
+    if source == "kaggle":
+        return kaggle(root, split, progress)
+    if source == "csv":
+        if root is None:
+            raise ValueError("the csv source needs --root pointing at a Kaggle-format CSV file")
+        return csv(root, split, progress)
+    raise ValueError(f"unknown source {source!r}; choose one of {SOURCES}")

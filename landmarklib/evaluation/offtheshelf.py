@@ -1,0 +1,226 @@
+"""Off-the-shelf landmark detectors, scored on our crops: dlib and MediaPipe.
+
+The models issue asks whether our small, matched models beat detectors that
+anyone can ``pip install``: dlib's 68-point shape predictor (iBUG 300-W) and
+MediaPipe Face Mesh (468 points). Each runs on the **original photo** at its
+full resolution and finds the face itself (dlib's HOG detector, MediaPipe's
+BlazeFace); its points are mapped to the 15 Kaggle keypoints
+(``keypoints.from_ibug68`` / ``from_mediapipe468``) and then into the 96x96
+crop of that face (``datasets.source_to_crop``), so they are scored with the
+same metrics, in the same pixels, as our models.
+
+Neither package is a dependency of landmarklib: MediaPipe 0.10.14 (the last
+release whose wheel ships the Face Mesh model, so it runs offline) needs
+numpy < 2, which TensorFlow 2.21 does not allow. They live in a separate
+environment made by ``make detectors-venv`` from
+``benchmarks/requirements-detectors.txt``; this module needs only numpy,
+pandas and OpenCV, never TensorFlow. See ``benchmarks/compare_detectors.py``.
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..core import config
+from ..core import keypoints as kp
+from ..data import face_frame, find_root, read_gray, read_mtfl_list, source_to_crop
+from ..data.sources import mtfl_keypoints, read_youtube_faces_list
+
+DLIB_UPSAMPLE_BELOW = 500  # px: smaller photos are searched at twice their size
+# The test splits compared, and where benchmarks/compare_detectors.py --predict
+# leaves the detectors' keypoints (one .npz per split).
+SPLITS = {"test": "YouTube-Faces test", "test_mtfl": "MTFL test"}
+PREDICTIONS = config.BUILD / "benchmarks"
+
+
+def _need(module, package):
+    try:
+        return __import__(module)
+    except ImportError:
+        raise ImportError(
+            f"{package} is not installed in this environment; the detector comparison "
+            "runs in its own: make detectors-venv (see benchmarks/compare_detectors.py)"
+        ) from None
+
+
+def _nearest(centres, target):
+    """Index of the centre (N, 2) nearest to `target` (2,), or None if N == 0."""
+    if len(centres) == 0:
+        return None
+    return int(np.argmin(np.linalg.norm(np.asarray(centres) - target, axis=1)))
+
+
+class DlibDetector:
+    """dlib's HOG face detector + 68-point shape predictor -> 15 keypoints."""
+
+    name = "dlib 68-point"
+
+    def __init__(self, predictor_path=None):
+        dlib = _need("dlib", "dlib (pip: dlib-bin)")
+        if predictor_path is None:
+            models = _need("face_recognition_models", "face_recognition_models")
+            predictor_path = models.pose_predictor_model_location()
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(str(predictor_path))
+
+    def __call__(self, gray, near):
+        """Keypoints (30,) in photo pixels of the face nearest `near`, or None."""
+        upsample = 1 if max(gray.shape) < DLIB_UPSAMPLE_BELOW else 0
+        boxes = list(self.detector(gray, upsample))
+        centres = [((b.left() + b.right()) / 2, (b.top() + b.bottom()) / 2) for b in boxes]
+        i = _nearest(centres, near)
+        if i is None:
+            return None
+        shape = self.predictor(gray, boxes[i])
+        points = np.array([(p.x, p.y) for p in shape.parts()], np.float64)
+        return kp.from_ibug68(points)
+
+
+class MediaPipeDetector:
+    """MediaPipe Face Mesh (static images, up to 4 faces) -> 15 keypoints."""
+
+    name = "MediaPipe Face Mesh"
+
+    def __init__(self):
+        mp = _need("mediapipe", "mediapipe")
+        self.mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=4, min_detection_confidence=0.5)
+
+    def __call__(self, gray, near):
+        import cv2
+
+        h, w = gray.shape
+        found = self.mesh.process(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)).multi_face_landmarks
+        faces = [np.array([(p.x * w, p.y * h) for p in f.landmark], np.float64)
+                 for f in (found or [])]
+        i = _nearest([f.mean(axis=0) for f in faces], near)
+        return None if i is None else kp.from_mediapipe468(faces[i])
+
+
+def source_annotations(meta, shared_root=None):
+    """Photo path and source-pixel keypoints (30,) of each row of a faces15 `meta`.
+
+    The crops keep the file name; the annotation is read again from the
+    source's own list, so the crop box (``face_frame``) is the one the
+    converter used.
+    """
+    tables = {}
+    paths, points = [], []
+    for source, file in zip(meta["source"], meta["file"]):
+        root = find_root(source, None if shared_root is None
+                         else Path(shared_root) / source, download=False)
+        if source not in tables:
+            tables[source] = _annotations(source, root)
+        paths.append(root / file)
+        points.append(tables[source][file])
+    return paths, np.stack(points)
+
+
+def _annotations(source, root):
+    """{file: keypoints (30,) in photo pixels} for one source."""
+    if source == "youtube-faces":
+        out = {}
+        for csv_name, folder in (("training_frames_keypoints.csv", "training"),
+                                 ("test_frames_keypoints.csv", "test")):
+            files, points = read_youtube_faces_list(root / csv_name)
+            out.update({f"{folder}/{f}": pts for f, pts in zip(files, points)})
+        return out
+    if source == "mtfl":
+        out = {}
+        for name in ("training.txt", "testing.txt"):
+            table = read_mtfl_list(root / name)
+            out.update(zip(table["file"], mtfl_keypoints(table)))
+        return out
+    raise ValueError(f"no source annotations for {source!r} (youtube-faces or mtfl)")
+
+
+def predict_crops(detector, paths, source_points, progress=True):
+    """Run `detector` on each photo; keypoints (N, 30) in crop pixels, NaN if missed.
+
+    The face nearest the annotated face's centre is the one scored, and its
+    points are mapped into the crop that ``face_frame(source_points)`` defines.
+    """
+    from tqdm.auto import tqdm
+
+    out = np.full((len(paths), 2 * kp.NUM_KEYPOINTS), np.nan, np.float32)
+    for i, (path, points) in enumerate(tqdm(list(zip(paths, source_points)),
+                                            desc=detector.name, disable=not progress)):
+        box = face_frame(points)
+        near = np.array([box[0] + box[2] / 2, box[1] + box[2] / 2])
+        found = detector(read_gray(path), near)
+        if found is not None:
+            out[i] = source_to_crop(kp.as_points(found), box).reshape(-1)
+    return out
+
+
+def predictions_path(split, folder=None):
+    """The .npz with each detector's keypoints on `split` (see SPLITS)."""
+    return Path(folder or PREDICTIONS) / f"detectors_{split}.npz"
+
+
+def comparison(runs, flip=False, folder=None, faces=None):
+    """Detectors and trained runs on the same test faces: a DataFrame, or None.
+
+    One row per method (each detector, then each run in `runs`, a dict
+    version -> Run), per split: faces scored, RMSE (px), NME (%), failure
+    rate (% of faces with NME > 10 %) and ms per face. Only faces that every
+    detector found are scored, for every method; ``missed`` counts the others.
+    None when the detectors' predictions were never made.
+    """
+    from ..core import metrics
+    from ..data import load_dataset
+    from ..inference.predict import predict
+
+    if not all(predictions_path(s, folder).exists() for s in SPLITS):
+        return None
+    faces = load_dataset("faces15", progress=False) if faces is None else faces
+    records = []
+    for split in SPLITS:
+        saved = np.load(predictions_path(split, folder))
+        names = [k for k in saved.files if k != "rows" and not k.endswith(" ms")]
+        missed = {n: int(np.isnan(saved[n]).all(axis=1).sum()) for n in names}
+        found = np.all([~np.isnan(saved[n]).all(axis=1) for n in names], axis=0)
+        rows = saved["rows"][found]
+        methods = {n: (saved[n][found], float(saved[n + " ms"]), missed[n]) for n in names}
+        for version, run in runs.items():
+            start = time.perf_counter()
+            pred = predict(run.model, faces.images[rows], flip=flip)
+            ms = 1000 * (time.perf_counter() - start) / max(len(rows), 1)
+            methods[version + (" + flip" if flip else "")] = (pred, ms, 0)
+        for name, (pred, ms, miss) in methods.items():
+            s = metrics.summary(faces.keypoints[rows], pred)
+            records.append({"split": split, "method": name, "faces": s["images"],
+                            "missed": miss, "rmse": s["rmse"], "nme": s["nme"],
+                            "failure_rate": 100 * s["failure_rate"], "ms_per_face": ms})
+    return pd.DataFrame.from_records(records)
+
+
+def comparison_latex(table):
+    """The report's table: methods as rows, RMSE and NME per split as columns.
+
+    Without predictions (`table` None) a one-row table says how to make them.
+    """
+    from .tables import to_latex
+
+    if table is None:
+        note = pd.DataFrame({"": ["not run: make detectors-venv, then "
+                                  "python benchmarks/compare_detectors.py"]},
+                            index=pd.Index(["detectors"], name="method"))
+        return to_latex(note)
+    table = table[table["split"].isin(SPLITS)]
+    wide = table.pivot(index="method", columns="split", values=["rmse", "nme"])
+    out = pd.DataFrame(index=pd.Index(table["method"].unique(), name="method"))
+    for split, short in (("test", "YTF"), ("test_mtfl", "MTFL")):
+        out[f"{short} RMSE (px)"] = wide[("rmse", split)]
+        out[f"{short} NME (%)"] = wide[("nme", split)]
+    return to_latex(out, decimals=2)
+
+
+def write_comparison_latex(table, path):
+    """``comparison_latex(table)`` to `path`, atomically."""
+    from ..core.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(comparison_latex(table))
+    return path
