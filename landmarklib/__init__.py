@@ -24,7 +24,7 @@ SUBPACKAGES = ("core", "data", "training", "inference", "evaluation", "demo", "r
 # lm.<alias> -> module; the notebooks use these short names.
 ALIASES = {
     "keypoints": "core.keypoints", "config": "core.config", "files": "core.files",
-    "metrics": "core.metrics",
+    "metrics": "core.metrics", "errors": "core.errors",
     "datasets": "data", "augment": "data.augment", "pipeline": "data.pipeline",
     "models": "training.models", "train": "training.train", "runs": "training.runs",
     "distribute": "training.distribute",

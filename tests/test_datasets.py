@@ -21,6 +21,8 @@ BAD_ROW = 2           # 0-based data row that the malformed-file tests break
 BAD_LINE = BAD_ROW + 2  # as an editor counts: the header is line 1
 PNG_MAGIC = b"\x89PNG"
 # Kaggle training.csv means quoted in issue 2 (crop px); the framing aims at them.
+MOUTH = ("mouth_left_corner", "mouth_right_corner", "mouth_center_top_lip",
+         "mouth_center_bottom_lip")
 KAGGLE_MEANS = {"left_eye_center": (66.4, 37.7), "right_eye_center": (30.3, 38.0),
                 "nose_tip": (48.4, 62.7), "mouth_center_bottom_lip": (48.6, 79.0)}
 
@@ -80,6 +82,9 @@ MALFORMED = {
     "fractional pixel": ("Image", lambda v: _replace_pixels(v, "3.5"), "not an integer"),
     "empty image": ("Image", lambda v: "", "empty"),
     "non-numeric keypoint": ("nose_tip_y", lambda v: "abc", "expected a pixel coordinate"),
+    "infinite keypoint": ("nose_tip_y", lambda v: "inf", "in [-1, 97] or blank, got 'inf'"),
+    "huge keypoint": ("nose_tip_x", lambda v: "1e9", "in [-1, 97] or blank, got '1e9'"),
+    "negative keypoint": ("mouth_left_corner_x", lambda v: "-40", "got '-40'"),
 }
 
 
@@ -126,6 +131,33 @@ def test_several_bad_rows_report_the_first_and_a_count(tiny_faces, tmp_path):
         read_kaggle_csv(path)
 
 
+def test_row_missing_a_comma_is_one_short_line(tiny_faces, tmp_path):
+    path = write_kaggle_csv(tiny_faces, tmp_path / "faces.csv")
+    lines = path.read_text().splitlines()
+    row = lines[BAD_LINE - 1]
+    cut = row.rfind(",")  # the comma before the 9216-pixel image
+    lines[BAD_LINE - 1] = row[:cut] + row[cut + 1:]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BadRowError) as info:
+        read_kaggle_csv(path)
+    message = str(info.value)
+    assert len(message) < 300 and "\n" not in message, message[:500]
+    assert f"faces.csv, line {BAD_LINE}: expected 31 comma-separated fields" in message
+    assert "got 30" in message
+
+
+def test_non_numeric_image_id_is_named(tiny_faces, tmp_path):
+    tiny_faces.meta["ImageId"] = np.arange(1, len(tiny_faces) + 1)
+    path = write_kaggle_csv(tiny_faces, tmp_path / "test.csv", with_keypoints=False)
+    table = pd.read_csv(path, dtype=str)
+    table.loc[BAD_ROW, "ImageId"] = "seven"
+    table.to_csv(path, index=False)
+    with pytest.raises(BadRowError, match=rf"test.csv, line {BAD_LINE}, column 'ImageId': "
+                                          r"expected an integer id, got 'seven'"):
+        read_kaggle_csv(path)
+    assert read_kaggle_csv(path, on_bad_row="skip").meta["ImageId"].tolist() == [1, 2, 4, 5, 6]
+
+
 def test_unknown_column_is_named(tiny_faces, tmp_path):
     path = write_kaggle_csv(tiny_faces, tmp_path / "faces.csv")
     table = pd.read_csv(path).rename(columns={"nose_tip_x": "nose_x"})
@@ -146,6 +178,20 @@ def test_missing_file_and_bad_option(tmp_path):
 
 BGR = (50, 100, 200)  # blue, green, red as OpenCV stores them
 GRAY_OF_BGR = 0.114 * 50 + 0.587 * 100 + 0.299 * 200  # ITU-R 601 luma, as OpenCV
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_images_in_0_1_are_scaled_not_black(dtype):
+    from landmarklib.data.crop import to_gray, to_uint8
+    from landmarklib.data.pipeline import check_images
+
+    image = np.linspace(0, 1, 96 * 96, dtype=dtype).reshape(96, 96)
+    for converted in (to_uint8(image), to_gray(image), check_images(image[None])[0]):
+        assert converted.dtype == np.uint8
+        assert converted.min() == 0 and converted.max() == 255
+    np.testing.assert_array_equal(to_uint8(image * 255), to_uint8(image))
+    with pytest.raises(ValueError, match=r"expected pixels in \[0, 1\] .* got values from -2 to 3"):
+        to_uint8(np.full((2, 2), 3.0) - np.eye(2) * 5)
 
 
 def test_rgba_png_named_jpg_is_read(tmp_path):
@@ -220,6 +266,15 @@ def test_crop_moves_points_with_pixels(scale, radius, name):
     row, col = np.unravel_index(crop.argmax(), crop.shape)
     expected = kp.as_points(points)[kp.INDEX[name]]
     assert np.hypot(col - expected[0], row - expected[1]) <= 1.0, (col, row, expected)
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.0, 3.7])
+def test_eyes_mouth_midpoint_lands_exactly_on_the_face_axis(scale):
+    keypoints = kaggle_like_face(scale, offset=(13.3, 7.9))
+    pts = source_to_crop(kp.as_points(keypoints), face_frame(keypoints))
+    eyes = (pts[kp.INDEX["left_eye_center"]] + pts[kp.INDEX["right_eye_center"]]) / 2
+    mouth = pts[[kp.INDEX[n] for n in MOUTH]].mean(axis=0)
+    np.testing.assert_allclose((eyes + mouth) / 2, (kp.FACE_AXIS_X, 57.0), atol=1e-9)
 
 
 def test_framing_matches_kaggle_means():
@@ -311,6 +366,57 @@ def faces15(shared_data):
     return load_dataset("faces15", progress=False)
 
 
+def test_crop_framing_is_exact_on_real_faces_of_both_sources(faces15):
+    """The eyes-mouth midpoint of every converted face is at (48.4, 57.0) to 0.05 px."""
+    pts = kp.as_points(faces15.keypoints.astype(np.float64))
+    eyes = (pts[:, kp.INDEX["left_eye_center"]] + pts[:, kp.INDEX["right_eye_center"]]) / 2
+    mouth = pts[:, [kp.INDEX[n] for n in MOUTH]]
+    # the framing used every mouth point the source has: rows that lost none to the crop
+    labelled = ~np.isnan(mouth).any(axis=-1)
+    source = faces15.meta["source"].to_numpy()
+    for name, needed in (("youtube-faces", 4), ("mtfl", 2)):
+        rows = (source == name) & (labelled.sum(axis=1) == needed) & ~np.isnan(eyes).any(axis=1)
+        assert rows.sum() > 1000, name
+        centre = (eyes[rows] + np.nanmean(mouth[rows], axis=1)) / 2
+        error = np.abs(centre - (kp.FACE_AXIS_X, 57.0)).max()
+        assert error < 0.05, (name, error)
+
+
+def test_no_identity_is_in_two_splits_over_all_sources(faces15):
+    meta = faces15.meta
+    used = meta[meta["split"] != registry.EXCLUDED]
+    splits_per_person = used.groupby("person")["split"].nunique()
+    shared = splits_per_person[splits_per_person > 1]
+    assert shared.empty, shared.head().to_dict()
+    # the overlap the issue found exists: LFW people in both sources
+    ytf_people = set(meta.loc[meta["source"] == "youtube-faces", "person"])
+    mtfl_lfw = meta[(meta["source"] == "mtfl") & meta["file"].str.startswith("lfw_5590/")]
+    assert mtfl_lfw["person"].isin(ytf_people).sum() > 100
+    # MTFL photos of test people are kept out of train/val and every other split
+    excluded = meta[meta["split"] == registry.EXCLUDED]
+    test_people = set(meta.loc[meta["split"] == "test", "person"])
+    assert len(excluded) > 0 and set(excluded["person"]) <= test_people
+    assert (excluded["source"] == "mtfl").all()
+    # every other MTFL photo of a YouTube-Faces person shares that person's split
+    ytf_split = meta[meta["source"] == "youtube-faces"].groupby("person")["split"].first()
+    both = mtfl_lfw[mtfl_lfw["person"].isin(ytf_people) & (mtfl_lfw["split"] != registry.EXCLUDED)]
+    assert (both["split"].to_numpy() == ytf_split[both["person"]].to_numpy()).all()
+    assert "excluded" not in load_splits("faces15", progress=False)
+
+
+def test_validation_split_moves_identities_between_train_and_val(faces15):
+    default = load_splits("faces15", progress=False)
+    wider = load_splits("faces15", validation_fraction=0.4, progress=False)
+    for name in ("test", "test_mtfl"):  # test splits never move
+        assert wider[name].meta["file"].tolist() == default[name].meta["file"].tolist()
+    people = {k: set(v.meta["person"]) for k, v in wider.items()}
+    assert not people["train"] & people["val"]
+    assert set(default["val"].meta["person"]) < people["val"]  # a superset: same hash
+    share = len(people["val"]) / (len(people["val"]) + len(people["train"]))
+    assert share == pytest.approx(0.4, abs=0.02)
+    assert len(wider["train"]) + len(wider["val"]) == len(default["train"]) + len(default["val"])
+
+
 def test_faces15_split_never_shares_a_person(faces15):
     ytf = faces15.meta[faces15.meta["source"] == "youtube-faces"]
     people = {s: set(ytf.loc[ytf["split"] == s, "person"]) for s in ("train", "val", "test")}
@@ -322,7 +428,7 @@ def test_faces15_split_never_shares_a_person(faces15):
 
 def test_faces15_has_kaggle_like_mix_of_labels(faces15):
     counts = faces15.meta.groupby("split").size()
-    assert set(counts.index) == {"train", "val", "test", "test_mtfl"}
+    assert set(counts.index) == {"train", "val", "test", "test_mtfl", registry.EXCLUDED}
     ytf = (faces15.meta["source"] == "youtube-faces").to_numpy()
     assert faces15.complete[ytf].mean() > 0.95
     mtfl_rows = faces15.mask[~ytf].reshape(-1, kp.NUM_KEYPOINTS, 2)[..., 0]

@@ -12,8 +12,10 @@ Paths are derived from the repository root, overridable by environment
 variables so that Colab or a user can keep data elsewhere.
 """
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+
+from .errors import LandmarkError
 
 # --- paths -----------------------------------------------------------------
 ROOT = Path(__file__).resolve().parents[2]  # landmarklib/core/config.py -> the checkout
@@ -47,12 +49,51 @@ class Profile:
     weight_decay: float = 1e-4
     loss: str = "mse"              # masked loss: "mse" or "smooth_l1"
     v1_epochs: int = 20            # the original V1 trained 20 epochs on complete rows
-    validation_split: float = 0.2  # fraction of training *people* held out
+    validation_split: float = 0.2  # fraction of training identities held out as val
     pck_threshold: float = 2.0     # pixels; "masked accuracy" of the original project
     seed: int = SEED
 
+    def __post_init__(self):
+        for name, (check, expected) in _FIELD_CHECKS.items():
+            value = getattr(self, name)
+            if not check(value):
+                raise LandmarkError(f"profile {self.name!r}, field {name}: expected "
+                                    f"{expected}, got {value!r}")
+
     def to_dict(self):
         return asdict(self)
+
+
+def _is_int(value, lo=None):
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and (lo is None or value >= lo))
+
+
+def _is_number(value, lo=None, hi=None, strict_lo=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if lo is not None and (value <= lo if strict_lo else value < lo):
+        return False
+    return hi is None or value < hi
+
+
+# Profile field -> (test, what it expects); the type of every field is checked too.
+_FIELD_CHECKS = {
+    "max_images": (lambda v: v is None or _is_int(v, 1), "None or an integer >= 1"),
+    "epochs": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "v1_epochs": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "warmup_epochs": (lambda v: _is_int(v, 0), "an integer >= 0"),
+    "seed": (lambda v: _is_int(v), "an integer"),
+    "learning_rate": (lambda v: _is_number(v, 0, strict_lo=True), "a number > 0"),
+    "weight_decay": (lambda v: _is_number(v, 0), "a number >= 0"),
+    "validation_split": (lambda v: _is_number(v, 0, 1), "a fraction in [0, 1)"),
+    "pck_threshold": (lambda v: _is_number(v, 0, strict_lo=True), "a number > 0 (pixels)"),
+    "lr_schedule": (lambda v: v in ("cosine", "constant"), "'cosine' or 'constant'"),
+    "loss": (lambda v: v in ("mse", "smooth_l1"), "'mse' or 'smooth_l1'"),
+    "name": (lambda v: isinstance(v, str) and v != "", "a name"),
+    "dataset": (lambda v: isinstance(v, str) and v != "", "a dataset name"),
+}
 
 
 FULL = Profile()
@@ -74,15 +115,62 @@ PROFILES = {p.name: p for p in (SMOKE, CPU, FULL)}
 
 
 def get_profile(name, **overrides):
-    """Return the named profile, optionally with some fields replaced."""
+    """Return the named profile, optionally with some fields replaced.
+
+    Args:
+        name: a key of PROFILES, or a Profile.
+        **overrides: fields to replace (checked like every Profile).
+    """
+    unknown = set(overrides) - set(Profile.__dataclass_fields__)
+    if unknown:
+        raise LandmarkError(f"unknown profile fields {sorted(unknown)}; "
+                            f"fields: {sorted(Profile.__dataclass_fields__)}")
     if isinstance(name, Profile):
         return replace(name, **overrides)
     if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    unknown = set(overrides) - set(Profile.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"unknown profile fields {sorted(unknown)}")
+        raise LandmarkError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     return replace(PROFILES[name], **overrides)
+
+
+def parse_overrides(pairs):
+    """Typed profile fields from ``--set FIELD=VALUE`` strings.
+
+    Args:
+        pairs: a list of "FIELD=VALUE" strings, or a dict FIELD -> VALUE text.
+
+    Returns:
+        dict FIELD -> value of the field's type (int, float, str or None).
+    """
+    if isinstance(pairs, dict):
+        pairs = [f"{k}={v}" for k, v in pairs.items()]
+    kinds = {f.name: str(f.type) for f in fields(Profile)}
+    out = {}
+    for pair in pairs or []:
+        field, sep, text = str(pair).partition("=")
+        field = field.strip()
+        if field not in kinds:
+            raise LandmarkError(f"--set {pair}: unknown profile field {field!r}; "
+                                f"fields: {', '.join(sorted(kinds))}")
+        if not sep or not text.strip():
+            raise LandmarkError(f"--set {pair}: expected FIELD=VALUE, e.g. --set {field}="
+                                f"{getattr(FULL, field)!r}".replace("'", ""))
+        out[field] = _parse_value(field, kinds[field], text.strip(), pair)
+    return out
+
+
+def _parse_value(field, kind, text, pair):
+    """`text` as the type `kind` (a string like "int | None") of `field`."""
+    if text.lower() == "none" and "None" in kind:
+        return None
+    for name, parse, expected in (("int", int, "an integer"), ("float", float, "a number")):
+        if name in kind:
+            try:
+                return parse(text)
+            except ValueError:
+                none = " or none" if "None" in kind else ""
+                raise LandmarkError(f"--set {pair}: {field} expects {expected}{none}, "
+                                    f"got {text!r}") from None
+    return text
 
 
 def default_profile():

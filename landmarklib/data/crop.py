@@ -9,7 +9,8 @@ the source face and use the *larger* of the two ratios
 
 so a profile face (eyes close together, eye-mouth distance intact) gets the
 same size as a frontal one instead of a tiny box. The midpoint between the eye
-centre and the mouth centre goes to (48.4, 57.0), Kaggle's mean. The crop is
+centre and the mouth centre goes exactly to (48.4, 57.0), Kaggle's mean
+(``kp.FACE_AXIS_X``, the axis the flip mirrors about). The crop is
 square and axis-aligned: head roll stays in the data, as in Kaggle's.
 """
 import warnings
@@ -19,13 +20,14 @@ import cv2
 import numpy as np
 
 from ..core import keypoints as kp
+from ..core.errors import LandmarkError
 
 EYE_DISTANCE = 36.0     # crop px between the eye centres (Kaggle mean: 66.4 - 30.3)
 EYE_TO_MOUTH = 38.0     # crop px from the eye midpoint to the mouth midpoint
 FACE_CENTRE = (kp.FACE_AXIS_X, 57.0)  # crop position of the eyes-mouth midpoint
 
 
-class ImageReadError(ValueError):
+class ImageReadError(LandmarkError):
     """An image file that cannot be decoded; the message names the file."""
 
 
@@ -41,10 +43,36 @@ def read_gray(path):
     return to_gray(image)
 
 
-def to_gray(image):
-    """uint8 gray from a gray, BGR or BGRA array (16-bit images are scaled down)."""
+def to_uint8(image, where="image"):
+    """uint8 pixels from uint8, 16-bit or float images, never silently black.
+
+    Args:
+        image: an array; float images in [0, 1] are scaled by 255, float
+            images in [0, 255] rounded; 16-bit images scaled down by 257.
+        where: what to call the image in an error message.
+    """
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
     if image.dtype == np.uint16:
-        image = (image / 257).astype(np.uint8)
+        return (image / 257).round().astype(np.uint8)
+    if image.dtype.kind not in "fiub":
+        raise LandmarkError(f"{where}: expected a numeric image, got dtype {image.dtype}")
+    values = image.astype(np.float64)
+    if values.size and not np.isfinite(values).all():
+        raise LandmarkError(f"{where}: expected finite pixel values, got NaN or inf")
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if lo < 0 or hi > 255:
+        raise LandmarkError(f"{where}: expected pixels in [0, 1] (float) or [0, 255], "
+                            f"got values from {lo:g} to {hi:g}")
+    if image.dtype.kind == "f" and hi <= 1.0:
+        values = values * 255.0
+    return np.round(values).astype(np.uint8)
+
+
+def to_gray(image):
+    """uint8 gray from a gray, BGR or BGRA array (see ``to_uint8`` for other dtypes)."""
+    image = to_uint8(image)
     if image.ndim == 2:
         return image
     if image.shape[2] == 4:
@@ -67,21 +95,23 @@ def face_frame(keypoints):
     pts = kp.as_points(np.asarray(keypoints, dtype=np.float64))
     left, right = pts[kp.INDEX["left_eye_center"]], pts[kp.INDEX["right_eye_center"]]
     if np.isnan(left).any() or np.isnan(right).any():
-        raise ValueError("framing needs both eye centres")
+        raise LandmarkError("framing needs both eye centres")
     mouth_names = ("mouth_left_corner", "mouth_right_corner",
                    "mouth_center_top_lip", "mouth_center_bottom_lip")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # no mouth point: raised below
         mouth = _centre(pts, mouth_names)
     if np.isnan(mouth).any():
-        raise ValueError("framing needs at least one mouth point")
+        raise LandmarkError("framing needs at least one mouth point")
     eyes = (left + right) / 2
     size = max(np.linalg.norm(left - right) / EYE_DISTANCE,
                np.linalg.norm(mouth - eyes) / EYE_TO_MOUTH)
     centre = (eyes + mouth) / 2
     side = kp.IMAGE_SIZE * size
-    x0 = centre[0] - FACE_CENTRE[0] * size
-    y0 = centre[1] - FACE_CENTRE[1] * size
+    # invert _affine (u = (x - x0) / size + (1/size - 1) / 2) so that the
+    # eyes-mouth midpoint lands exactly on FACE_CENTRE, whatever the face size
+    x0 = centre[0] - FACE_CENTRE[0] * size + (1 - size) / 2
+    y0 = centre[1] - FACE_CENTRE[1] * size + (1 - size) / 2
     return x0, y0, side
 
 

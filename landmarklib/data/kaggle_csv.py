@@ -4,20 +4,26 @@ training.csv: 30 keypoint columns (see ``keypoints.COLUMNS``), blank when the
 keypoint is not labelled, and ``Image``: 9216 space-separated ints 0-255
 (a 96x96 grayscale image, row by row). test.csv has ``ImageId`` and ``Image``.
 """
+import csv
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..core import keypoints as kp
+from ..core.errors import LandmarkError, quote
 from ..core.files import atomic_path
 from .faceset import FaceSet
 
 NUM_PIXELS = kp.IMAGE_SIZE * kp.IMAGE_SIZE
 KNOWN_COLUMNS = set(kp.COLUMNS) | {"Image", "ImageId"}
+# Accepted keypoint coordinates (crop px): the 96x96 image plus a pixel of slack.
+# Kaggle's own labels lie inside it; inf, 1e9 or -40 would poison the loss.
+KEYPOINT_RANGE = (-1.0, kp.IMAGE_SIZE + 1.0)
 
 
-class BadRowError(ValueError):
+class BadRowError(LandmarkError):
     """A row of a Kaggle CSV that cannot be read; the message says where."""
 
 
@@ -40,14 +46,14 @@ def _parse_image(text, path, index):
     except ValueError:
         bad = next(i for i, p in enumerate(parts) if not _is_number(p))
         raise BadRowError(
-            f"{where}: pixel {bad} is {parts[bad]!r}, not a number") from None
+            f"{where}: pixel {bad} is {quote(parts[bad])}, not a number") from None
     if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 255:
         bad = int(np.flatnonzero(~np.isfinite(values) | (values < 0) | (values > 255))[0])
         raise BadRowError(
-            f"{where}: pixel {bad} is {parts[bad]}, outside the range 0-255")
+            f"{where}: pixel {bad} is {quote(parts[bad])}, outside the range 0-255")
     if np.any(values != np.round(values)):
         bad = int(np.flatnonzero(values != np.round(values))[0])
-        raise BadRowError(f"{where}: pixel {bad} is {parts[bad]}, not an integer")
+        raise BadRowError(f"{where}: pixel {bad} is {quote(parts[bad])}, not an integer")
     return values.astype(np.uint8)
 
 
@@ -60,23 +66,59 @@ def _is_number(text):
 
 
 def _parse_keypoints(df, path):
-    """(N, 30) float32 keypoints, NaN where blank, with a row mask of bad rows."""
+    """(N, 30) float32 keypoints, NaN where blank, and {row: message} of bad rows.
+
+    A coordinate must be blank or a number within KEYPOINT_RANGE.
+    """
     out = np.full((len(df), len(kp.COLUMNS)), np.nan, dtype=np.float32)
     errors = {}
+    lo, hi = KEYPOINT_RANGE
     for j, column in enumerate(kp.COLUMNS):
         if column not in df:
             continue
         raw = df[column]
-        parsed = pd.to_numeric(raw, errors="coerce")
-        bad = parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-        for i in np.flatnonzero(bad.to_numpy()):
-            errors.setdefault(i, f"{_where(path, i, column)}: expected a pixel "
-                                 f"coordinate or blank, got {raw.iloc[i]!r}")
-        out[:, j] = parsed.to_numpy(dtype=np.float32)
+        parsed = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        given = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+        text_bad = np.isnan(parsed) & given
+        with np.errstate(invalid="ignore"):
+            range_bad = ~np.isnan(parsed) & ~((parsed >= lo) & (parsed <= hi))
+        for i in np.flatnonzero(text_bad | range_bad):
+            errors.setdefault(i, f"{_where(path, i, column)}: expected a pixel coordinate "
+                                 f"in [{lo:g}, {hi:g}] or blank, got {quote(raw.iloc[i])}")
+        parsed[text_bad | range_bad] = np.nan
+        out[:, j] = parsed.astype(np.float32)
     # a keypoint is labelled only if both of its coordinates are
     pts = kp.as_points(out)
     pts[np.isnan(pts).any(axis=-1)] = np.nan
     return out, errors
+
+
+def _parse_image_ids(df, path):
+    """(N,) int64 ImageIds (0 where bad) and {row: message} of bad rows."""
+    raw = df["ImageId"]
+    parsed = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(parsed) & (parsed == np.round(parsed)))
+    errors = {i: f"{_where(path, i, 'ImageId')}: expected an integer id, got "
+                 f"{quote(raw.iloc[i])}" for i in np.flatnonzero(bad)}
+    parsed[bad] = 0
+    return parsed.astype(np.int64), errors
+
+
+def _field_count_error(path, index, expected):
+    """The message for a data row whose number of fields is wrong, else None.
+
+    pandas fills a short row (a missing comma) with blanks, so the bad cells
+    it produces would be quoted whole (35 KB for an image); counting the
+    row's fields names the real problem in one line.
+    """
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        line = next(itertools.islice(f, index + 1, index + 2), "")
+    got = len(next(csv.reader([line]), []))
+    if got == len(expected):
+        return None
+    return (f"{path}, line {index + 2}: expected {len(expected)} comma-separated fields "
+            f"({expected[0]!r} ... {expected[-1]!r}), got {got} (a missing or extra comma?)")
 
 
 def read_kaggle_csv(path, on_bad_row="raise"):
@@ -97,7 +139,8 @@ def read_kaggle_csv(path, on_bad_row="raise"):
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise BadRowError(f"{path}: not a readable CSV file ({err})") from None
+        raise BadRowError(f"{path}: not a readable CSV file "
+                          f"({str(err).strip().splitlines()[-1][:200]})") from None
     unknown = [c for c in df.columns if c not in KNOWN_COLUMNS]
     if unknown:
         raise BadRowError(
@@ -106,6 +149,11 @@ def read_kaggle_csv(path, on_bad_row="raise"):
     if "Image" not in df:
         raise BadRowError(f"{path}, line 1: there is no 'Image' column")
     keypoints, errors = _parse_keypoints(df, path)
+    image_ids = None
+    if "ImageId" in df:
+        image_ids, id_errors = _parse_image_ids(df, path)
+        for i, message in id_errors.items():
+            errors.setdefault(i, message)
     images = np.zeros((len(df), kp.IMAGE_SIZE, kp.IMAGE_SIZE), dtype=np.uint8)
     for i, text in enumerate(df["Image"].to_numpy()):
         try:
@@ -114,12 +162,13 @@ def read_kaggle_csv(path, on_bad_row="raise"):
             errors.setdefault(i, str(err))
     if errors and on_bad_row == "raise":
         first = min(errors)
+        message = _field_count_error(path, first, list(df.columns)) or errors[first]
         more = f" ({len(errors) - 1} more bad rows)" if len(errors) > 1 else ""
-        raise BadRowError(errors[first] + more)
+        raise BadRowError(message + more)
     keep = np.setdiff1d(np.arange(len(df)), list(errors))
     meta = pd.DataFrame({"source": "csv", "file": str(path), "row": keep})
-    if "ImageId" in df:
-        meta["ImageId"] = pd.to_numeric(df["ImageId"].iloc[keep]).to_numpy()
+    if image_ids is not None:
+        meta["ImageId"] = image_ids[keep]
     meta.attrs["skipped_rows"] = len(errors)
     return FaceSet(images[keep], keypoints[keep], meta)
 

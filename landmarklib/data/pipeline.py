@@ -13,6 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..core import keypoints as kp
+from ..core.errors import LandmarkError
+from .crop import to_uint8
 
 # A large epoch count for the endless training stream; fit() stops it.
 _MAX_EPOCHS = 100_000
@@ -80,12 +82,16 @@ def eval_dataset(faces, batch_size=256):
 
 
 def check_images(images):
-    """Validate a uint8 / float batch of 96x96 images before prediction."""
+    """Validate a batch of 96x96 images before prediction; returns uint8.
+
+    Float images in [0, 1] are scaled to 0-255 (not truncated to black);
+    see ``crop.to_uint8``.
+    """
     images = np.asarray(images)
     if images.ndim == 2:
         images = images[None]
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     if images.ndim != 3 or images.shape[1:] != (kp.IMAGE_SIZE, kp.IMAGE_SIZE):
-        raise ValueError(f"expected 96x96 grayscale images (N, 96, 96), got shape {images.shape}")
-    return images
+        raise LandmarkError(f"expected 96x96 grayscale images (N, 96, 96), got shape {images.shape}")
+    return to_uint8(images, "images")

@@ -2,15 +2,30 @@
 
 ``faces15`` (the default): YouTube-Faces (all 15 keypoints) + MTFL training
 (5 of 15 labelled, 10 missing), the same mix of complete and partial labels
-as Kaggle's training.csv. Splits, stored in ``meta["split"]``:
+as Kaggle's training.csv.
 
-* ``train`` / ``val``: YouTube-Faces people and MTFL training faces, 20 % of
-  the people held out for validation (choose models here);
-* ``test``:      YouTube-Faces, 20 % of the people, never seen in train/val
-  (the Udacity download's own train/test share every person, so we re-split);
-* ``test_mtfl``: MTFL's testing.txt, with its attributes for per-group analysis.
+Splits, stored in ``meta["split"]``, go by *identity* (``meta["person"]``),
+one split per identity across every source:
 
-``kaggle``: the competition's training.csv, 20 % of rows for validation.
+* YouTube-Faces people are LFW names, and so are the photos of MTFL's
+  ``lfw_5590`` part (the name is in the file path): the same person has the
+  same identity in both. MTFL's ``net_7876`` part and its AFLW test photos
+  carry no names, so each of those photos is its own identity (a person
+  photographed twice there could, unknowably, sit in two splits).
+* ``test``: YouTube-Faces people whose identity hashes below TEST_FRACTION
+  (the Udacity download's own train/test share every person, so we re-split).
+  Their photos in MTFL's training.txt (for the current data: 33 people) go to
+  ``excluded``: kept in the cache, never trained, validated or tested on.
+* ``val`` / ``train``: every other identity, in every source; an identity is
+  in ``val`` when a second, independent hash of it falls below the validation
+  fraction (``Profile.validation_split``, applied by ``load_splits``; the cache
+  stores the default VALIDATION_FRACTION).
+* ``test_mtfl``: MTFL's testing.txt (AFLW photos), with its attributes.
+
+So no identity is in two of train / val / test / test_mtfl (tests/test_datasets.py
+checks this over all rows). ``kaggle``: the competition's training.csv has no
+identities (Kaggle published none), so each row is its own identity: 20 % of
+rows for validation, and photos of one person may sit in both.
 
 The converted arrays are cached in ``data/<name>.npz`` + ``<name>.csv`` with a
 manifest; they are rebuilt when an input file or the converter changes.
@@ -25,39 +40,83 @@ import numpy as np
 import pandas as pd
 
 from ..core import config
+from ..core.errors import LandmarkError
 from ..core.files import atomic_path, write_json
 from .faceset import FaceSet
 from .sources import find_root, kaggle, mtfl, stable_fraction, youtube_faces
 
 # Bump when the conversion (framing, mapping, splits) changes: caches rebuild.
-CONVERTER_VERSION = 3
+# 4: exact crop framing, identity splits across sources.
+CONVERTER_VERSION = 4
 TEST_FRACTION = 0.2        # of YouTube-Faces people
-VALIDATION_FRACTION = 0.2  # of the remaining people (the original's validation split)
+# Of the other identities; the profile's validation_split replaces it in load_splits.
+VALIDATION_FRACTION = config.Profile.validation_split
+VALIDATION_SALT = "val:"   # the validation hash is independent of the test hash
+TRAINING_SPLITS = ("train", "val")
+EXCLUDED = "excluded"      # photos of test people in a source that has no test role
 DATASETS = ("faces15", "kaggle")
 
 
-def _assign_split(keys, test_fraction):
-    """'test' / 'val' / 'train' per row from a stable hash of its person key."""
-    u = np.array([stable_fraction(k) for k in keys])
-    val_end = test_fraction + (1 - test_fraction) * VALIDATION_FRACTION
-    return np.where(u < test_fraction, "test", np.where(u < val_end, "val", "train"))
+def test_people(identities, test_fraction=TEST_FRACTION):
+    """The identities (a set) whose stable hash falls below `test_fraction`.
+
+    Args:
+        identities: identity keys (``meta["person"]``) of a source with a test role.
+        test_fraction: the share of identities that become test people.
+    """
+    return {k for k in pd.unique(np.array([str(k) for k in identities], dtype=object))
+            if stable_fraction(k) < test_fraction}
+
+
+def train_or_val(identities, validation_fraction=VALIDATION_FRACTION):
+    """'val' or 'train' per row, by a stable hash of the row's identity.
+
+    Args:
+        identities: identity keys, one per row.
+        validation_fraction: the share of identities held out for validation.
+    """
+    if not 0 <= validation_fraction < 1:
+        raise LandmarkError(f"validation_split: expected a fraction in [0, 1), "
+                            f"got {validation_fraction!r}")
+    keys = np.array([str(k) for k in identities], dtype=object)
+    fraction = {k: stable_fraction(VALIDATION_SALT + k) for k in pd.unique(keys)}
+    u = np.array([fraction[k] for k in keys], dtype=np.float64)
+    return np.where(u < validation_fraction, "val", "train").astype(object)
+
+
+def assign_splits(identities, tested=frozenset(), has_test_role=False):
+    """The split of each row (see the module docstring) from its identity.
+
+    Args:
+        identities: identity keys, one per row.
+        tested: the test people (``test_people`` of the source with a test role).
+        has_test_role: True for that source (its test people go to ``test``);
+            False for the others (their photos of test people are ``excluded``).
+    """
+    keys = np.array([str(k) for k in identities], dtype=object)
+    split = train_or_val(keys)
+    is_test = np.array([k in tested for k in keys], dtype=bool)
+    split[is_test] = "test" if has_test_role else EXCLUDED
+    return split
 
 
 def build_faces15(roots=None, progress=True):
     """Convert YouTube-Faces + MTFL into the faces15 FaceSet (no cache)."""
     roots = roots or {}
     ytf = youtube_faces(roots.get("youtube-faces"), "all", progress)
-    ytf.meta["split"] = _assign_split(ytf.meta["person"], TEST_FRACTION)
+    tested = test_people(ytf.meta["person"])
+    ytf.meta["split"] = assign_splits(ytf.meta["person"], tested, has_test_role=True)
     mtfl_train = mtfl(roots.get("mtfl"), "train", progress)
-    mtfl_train.meta["split"] = _assign_split(mtfl_train.meta["person"], 0.0)
+    mtfl_train.meta["split"] = assign_splits(mtfl_train.meta["person"], tested)
     mtfl_test = mtfl(roots.get("mtfl"), "test", progress)
     mtfl_test.meta["split"] = "test_mtfl"
     return FaceSet.concat([ytf, mtfl_train, mtfl_test])
 
 
 def build_kaggle(roots=None, progress=True):
+    """Kaggle's training.csv; no identities, so each row is its own."""
     faces = kaggle((roots or {}).get("kaggle"), "train", progress)
-    faces.meta["split"] = _assign_split(faces.meta["person"], 0.0)
+    faces.meta["split"] = assign_splits(faces.meta["person"])
     return faces
 
 
@@ -91,7 +150,7 @@ def _files(folder, prefix=()):
 def manifest_for(name, roots=None):
     """What the cache of `name` must match: sources, their fingerprints, converter."""
     if name not in _BUILDERS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+        raise LandmarkError(f"unknown dataset {name!r}; choose one of {DATASETS}")
     roots = dict(roots or {})
     sources = {}
     for source in _BUILDERS[name][1]:
@@ -142,10 +201,27 @@ def _read_cache(npz, csv):
     return FaceSet(images, keypoints, meta)
 
 
-def load_splits(name="faces15", max_images=None, seed=config.SEED, **kwargs):
-    """Dict split name -> FaceSet; `max_images` caps the train split (randomly)."""
+def load_splits(name="faces15", max_images=None, seed=config.SEED,
+                validation_fraction=VALIDATION_FRACTION, **kwargs):
+    """Dict split name -> FaceSet (without ``excluded``), for training and evaluation.
+
+    Args:
+        name: a dataset of DATASETS.
+        max_images: cap on the train split (a random subset; the other splits
+            get a quarter of it), None for all.
+        seed: the random subset's seed.
+        validation_fraction: the share of training identities held out as
+            ``val`` (``Profile.validation_split``); test splits never change.
+        **kwargs: passed to ``load_dataset``.
+    """
     faces = load_dataset(name, **kwargs)
-    splits = {s: faces.split(s) for s in pd.unique(faces.meta["split"])}
+    if validation_fraction != VALIDATION_FRACTION:
+        meta = faces.meta.copy()
+        rows = meta["split"].isin(TRAINING_SPLITS).to_numpy()
+        meta.loc[rows, "split"] = train_or_val(meta.loc[rows, "person"], validation_fraction)
+        faces = FaceSet(faces.images, faces.keypoints, meta)
+    names = [s for s in pd.unique(faces.meta["split"]) if s != EXCLUDED]
+    splits = {s: faces.split(s) for s in names}
     if max_images is not None:
         rng = np.random.default_rng(seed)
         for s, part in splits.items():

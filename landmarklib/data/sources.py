@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..core import config
 from ..core import keypoints as kp
+from ..core.errors import LandmarkError, quote
 from .crop import crop_face, read_gray
 from .faceset import FaceSet
 from .kaggle_csv import read_kaggle_csv
@@ -37,11 +38,17 @@ URLS = {
 KAGGLE_COMPETITION = "facial-keypoints-detection"
 SOURCES = ("youtube-faces", "mtfl", "kaggle", "csv")
 MTFL_ATTRIBUTES = ("gender", "smile", "glasses", "pose")
-# Files whose presence marks a complete root for each source.
+# Files whose presence marks a root for each source: its training list, or,
+# for the source's own test split, its test list (a folder may hold only that).
 _MARKERS = {
     "youtube-faces": "training_frames_keypoints.csv",
     "mtfl": "training.txt",
     "kaggle": "training.csv",
+}
+_TEST_MARKERS = {
+    "youtube-faces": "test_frames_keypoints.csv",
+    "mtfl": "testing.txt",
+    "kaggle": "test.csv",
 }
 
 
@@ -57,19 +64,28 @@ def stable_fraction(key):
 
 # --- finding or downloading a root -------------------------------------------
 
-def find_root(source, root=None, download=True):
-    """Return the folder holding `source`'s files (see the module docstring)."""
+def find_root(source, root=None, download=True, split="all"):
+    """Return the folder holding `source`'s files (see the module docstring).
+
+    Args:
+        source: one of the keys of _MARKERS.
+        root: an explicit folder (never silently replaced by another).
+        download: fetch the source when no local copy is found.
+        split: "test" needs only the source's test list (e.g. MTFL's
+            testing.txt); "train" and "all" need its training list.
+    """
     if source not in _MARKERS:
-        raise ValueError(f"unknown source {source!r}; choose one of {SOURCES}")
+        raise LandmarkError(f"unknown source {source!r}; choose one of {SOURCES}")
+    marker = _TEST_MARKERS[source] if split == "test" else _MARKERS[source]
     if root is not None:  # an explicit root is never silently replaced
-        if not (Path(root) / _MARKERS[source]).exists():
+        if not (Path(root) / marker).exists():
             raise FileNotFoundError(
-                f"{root}: no {_MARKERS[source]} here; is this a {source} folder?")
+                f"{root}: no {marker} here; is this a {source} folder?")
         return Path(root)
     env = os.environ.get("LANDMARKLIB_" + source.upper().replace("-", "_"))
     candidates = [env, config.SHARED_DATA / source, config.DATA / "raw" / source]
     for candidate in candidates:
-        if candidate and (Path(candidate) / _MARKERS[source]).exists():
+        if candidate and (Path(candidate) / marker).exists():
             return Path(candidate)
     if not download:
         raise FileNotFoundError(f"no local copy of {source} found")
@@ -174,7 +190,7 @@ def youtube_faces(root=None, split="all", progress=True):
     "test" = test_frames_keypoints.csv, or "all"); note that both share people,
     which is why the default dataset re-splits by person.
     """
-    root = find_root("youtube-faces", root)
+    root = find_root("youtube-faces", root, split=split)
     parts = {"train": ("training_frames_keypoints.csv", "training"),
              "test": ("test_frames_keypoints.csv", "test")}
     names = _split_names(split)
@@ -195,7 +211,7 @@ def read_youtube_faces_list(path):
     table = pd.read_csv(path)
     coords = table.iloc[:, 1:].to_numpy(dtype=np.float64)
     if coords.shape[1] != 136:
-        raise ValueError(f"{path}: expected 136 coordinate columns "
+        raise LandmarkError(f"{path}: expected 136 coordinate columns "
                          f"(68 points), got {coords.shape[1]}")
     return table.iloc[:, 0].astype(str).to_numpy(), kp.from_ibug68(coords.reshape(-1, 68, 2))
 
@@ -218,12 +234,14 @@ def read_mtfl_list(path):
         if not fields:
             continue
         if len(fields) != 15:
-            raise ValueError(f"{path}, line {line_no}: expected 15 fields (file, 10 "
+            raise LandmarkError(f"{path}, line {line_no}: expected 15 fields (file, 10 "
                              f"coordinates, 4 attributes), got {len(fields)}")
         try:
             values = [float(v) for v in fields[1:]]
         except ValueError:
-            raise ValueError(f"{path}, line {line_no}: non-numeric coordinate or attribute") from None
+            raise LandmarkError(f"{path}, line {line_no}: expected numbers after the file "
+                                f"name (10 coordinates, 4 attributes), got "
+                                f"{quote(' '.join(fields[1:]))}") from None
         rows.append([fields[0].replace("\\", "/")] + values)
     columns = (["file"] + [f"x{i}" for i in range(1, 6)] + [f"y{i}" for i in range(1, 6)]
                + list(MTFL_ATTRIBUTES))
@@ -240,7 +258,7 @@ def mtfl(root=None, split="all", progress=True):
     attributes gender (1 male, 2 female), smile (1 yes), glasses (1 yes) and
     pose (1 left profile ... 3 frontal ... 5 right profile) are kept in meta.
     """
-    root = find_root("mtfl", root)
+    root = find_root("mtfl", root, split=split)
     sets = []
     for name in _split_names(split):
         table = read_mtfl_list(root / ("training.txt" if name == "train" else "testing.txt"))
@@ -259,7 +277,7 @@ def mtfl(root=None, split="all", progress=True):
 
 def kaggle(root=None, split="train", progress=True):
     """The competition's training.csv (labelled) or test.csv (images only)."""
-    root = find_root("kaggle", root)
+    root = find_root("kaggle", root, split=split)
     sets = []
     for name in _split_names(split):
         faces = read_kaggle_csv(root / ("training.csv" if name == "train" else "test.csv"))
@@ -280,7 +298,7 @@ def csv(path, split="all", progress=True):
 
 def _split_names(split):
     if split not in ("train", "test", "all"):
-        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+        raise LandmarkError(f"split must be 'train', 'test' or 'all', got {split!r}")
     return ("train", "test") if split == "all" else (split,)
 
 
@@ -294,6 +312,6 @@ def load_source(source, root=None, split="all", progress=True):
         return kaggle(root, split, progress)
     if source == "csv":
         if root is None:
-            raise ValueError("the csv source needs --root pointing at a Kaggle-format CSV file")
+            raise LandmarkError("the csv source needs --root pointing at a Kaggle-format CSV file")
         return csv(root, split, progress)
-    raise ValueError(f"unknown source {source!r}; choose one of {SOURCES}")
+    raise LandmarkError(f"unknown source {source!r}; choose one of {SOURCES}")

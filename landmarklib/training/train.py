@@ -19,7 +19,7 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -36,22 +36,9 @@ EVAL_SPLITS = ("val", "test", "test_mtfl")
 
 
 def parse_overrides(overrides):
-    """Turn CLI strings {"epochs": "5"} into typed profile fields."""
-    types = {f.name: f.type for f in fields(config.Profile)}
-    out = {}
-    for key, value in overrides.items():
-        if key not in types:
-            raise ValueError(f"unknown profile field {key!r}; fields: {sorted(types)}")
-        kind = types[key]
-        if value.lower() == "none":
-            out[key] = None
-        elif "int" in str(kind):
-            out[key] = int(value)
-        elif "float" in str(kind):
-            out[key] = float(value)
-        else:
-            out[key] = value
-    return out
+    """Turn CLI strings {"epochs": "5"} into typed profile fields (see
+    ``config.parse_overrides``, which names the field and the type it expects)."""
+    return config.parse_overrides(overrides)
 
 
 def lr_schedule(profile, steps_per_epoch, epochs):
@@ -193,7 +180,8 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     # From here on the folder holds no finished run until _write_run completes.
     if is_chief:
         (run_dir / "results.json").unlink(missing_ok=True)
-    splits = registry.load_splits(prof.dataset, max_images=prof.max_images, seed=prof.seed)
+    splits = registry.load_splits(prof.dataset, max_images=prof.max_images, seed=prof.seed,
+                                  validation_fraction=prof.validation_split)
     train_faces = training_rows(version, splits)
     epochs = prof.v1_epochs if version == "v1" else prof.epochs
     global_batch = prof.batch_size * replicas
@@ -275,18 +263,6 @@ def evaluate_splits(model, splits, pck_threshold):
             out[name + ("_flip" if flip else "")] = metrics.summary(faces.keypoints, pred,
                                                                    pck_threshold)
     return out
-
-
-def rescore(run_dir):
-    """Re-evaluate a saved run's splits with the current evaluation code
-    (e.g. after a change to test-time flip) and rewrite its results.json.
-    The model itself is not touched."""
-    run = load_run(run_dir)
-    prof = run.config["profile"]
-    splits = registry.load_splits(prof["dataset"], max_images=prof["max_images"], seed=prof["seed"])
-    run.results["splits"] = evaluate_splits(run.model, splits, prof["pck_threshold"])
-    write_json(run.results, Path(run_dir) / "results.json")
-    return run.results
 
 
 def _write_run(run_dir, model, cfg, history_rows, results):
