@@ -32,6 +32,8 @@ ALIASES = {
     "evaluate": "evaluation.evaluate", "reframe": "evaluation.reframe",
     "offtheshelf": "evaluation.offtheshelf", "plots": "evaluation.plots",
     "tables": "evaluation.tables", "widgets": "evaluation.widgets",
+    "inspector_data": "evaluation.inspector_data", "inspector_draw": "evaluation.inspector_draw",
+    "inspector_upload": "evaluation.inspector_upload",
     "video": "demo.video", "smoothing": "demo.smoothing", "measurements": "demo.measurements",
     "report": "reporting.report", "notebook": "reporting.notebook",
     "cli": "cli",

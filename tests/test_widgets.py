@@ -1,6 +1,7 @@
 """Tests for the ipywidgets inspector, without a browser: drive its callbacks
-(slider, order, worst button, checkboxes, augmentation, upload) and look at
-what it drew: the rendered PNG's pixels and the points it reports."""
+(split, filters, orders, worst button, checkboxes, ground truth, lines,
+numbers, grid, augmentation, upload) and look at what it drew: the rendered
+PNG's pixels, the table and the points it reports."""
 import cv2
 import numpy as np
 import pandas as pd
@@ -9,6 +10,8 @@ import pytest
 from landmarklib import keypoints as kp
 from landmarklib import metrics, models, widgets
 from landmarklib.data import FaceSet
+from landmarklib.evaluation import inspector_data as data
+from landmarklib.evaluation import inspector_draw as draw
 
 N = 8
 SHIFT = {"a": 1.0, "b": -2.0}   # px added to every coordinate by each fake model
@@ -24,7 +27,10 @@ def faces():
     points[:, 0] = (66, 38)   # eyes 36 px apart, so NME is defined
     points[:, 1] = (30, 38)
     points[3, 2:10] = np.nan  # row 3: eyebrows and eye corners unlabelled
-    meta = pd.DataFrame({"source": "test", "person": [f"p{i}" for i in range(N)]})
+    meta = pd.DataFrame({"source": "test", "person": [f"p{i}" for i in range(N)],
+                         "pose": [3, 3, 1, 3, 5, 3, 3, 2],       # MTFL codes: 3 = frontal
+                         "glasses": [2, 1, 2, 2, 1, 2, 2, 2],    # 1 = glasses
+                         "smile": [1, 2] * 4, "gender": [1] * 4 + [2] * 4})
     return FaceSet(images, keypoints, meta)
 
 
@@ -120,7 +126,7 @@ def test_order_by_error_and_worst_button(inspector, faces, predictions):
 
 
 def test_augmented_view(inspector):
-    pytest.importorskip("landmarklib.augment")
+    pytest.importorskip("landmarklib.data.augment")
     inspector.augment_box.value = "v4"
     picture = decode(inspector.image.value)
     side = 96 * widgets.SCALE
@@ -166,11 +172,161 @@ def test_upload_detects_crops_and_predicts(faces, predictions, shared_data):
     result = inspector.inspect_photo(photo.read_bytes(), photo.name)
     assert result["crop"].shape == (96, 96) and result["crop"].dtype == np.uint8
     assert result["points"]["a"].shape == (30,)
-    assert decode(inspector.upload_image.value).shape == (96 * widgets.SCALE,) * 2 + (3,)
+    picture = decode(inspector.upload_image.value)
+    side = 96 * widgets.SCALE
+    assert picture.shape[0] == max(side, result["photo"].shape[0])
+    assert picture.shape[1] > side + 100          # the whole photo beside the 96 px crop
     assert photo.name in inspector.upload_info.value and "face at" in inspector.upload_info.value
-    # the upload callback takes ipywidgets 8's FileUpload value
+    # the photo panel shows the detector box in orange at its place
+    x, y, w, h = result["box"]
+    scale = min(1.0, draw.PHOTO_WIDTH / result["photo"].shape[1])
+    row = picture[int(round(y * scale)), int(x * scale) + 3:int((x + w) * scale) - 3]
+    assert (np.abs(row.astype(int) - draw.BOX_BGR).sum(axis=1) < 40).mean() > 0.5
+    # the upload callback takes both FileUpload values: ipywidgets 8 and 7
     inspector._on_upload({"new": ({"name": "x.png", "content": memoryview(b"not an image")},)})
+    assert "x.png" in inspector.upload_info.value
     assert "not a readable image" in inspector.upload_info.value
+    inspector._on_upload({"new": {photo.name: {"metadata": {"name": photo.name},
+                                               "content": photo.read_bytes()}}})
+    assert "face at" in inspector.upload_info.value
     ok, blank = cv2.imencode(".png", np.full((200, 200), 128, np.uint8))
     inspector.inspect_photo(blank.tobytes(), "blank.png")
     assert "no face found" in inspector.upload_info.value
+
+
+# --- the new controls ---------------------------------------------------------------------
+
+
+def test_normalise_upload_takes_both_ipywidgets_shapes():
+    v7 = {"a.jpg": {"metadata": {"name": "a.jpg", "type": "image/jpeg", "size": 3},
+                    "content": b"abc"}}
+    v8 = ({"name": "a.jpg", "type": "image/jpeg", "size": 3, "content": memoryview(b"abc"),
+           "last_modified": 0},)
+    assert data.normalise_upload(v7) == data.normalise_upload(v8) == [("a.jpg", b"abc")]
+    assert data.normalise_upload(()) == data.normalise_upload({}) == []
+    with pytest.raises(ValueError, match="'a.jpg'.*'content'"):
+        data.normalise_upload({"a.jpg": b"abc"})
+
+
+def test_attribute_and_failure_filters(inspector, faces, predictions):
+    assert inspector.filter_boxes["pose"].options == ("all", "left profile", "left", "frontal",
+                                                      "right profile")
+    inspector.filter_boxes["pose"].value = "frontal"
+    assert list(inspector.order) == [0, 1, 3, 5, 6]
+    inspector.filter_boxes["glasses"].value = "no glasses"
+    assert list(inspector.order) == [0, 3, 5, 6]
+    assert inspector.slider.max == 3 and "of 4</span>" in inspector.info.value
+    inspector.slider.value = 3
+    assert inspector.drawn["index"] == 6
+    inspector.failures_box.value = True              # model a: image 5 is off by 9 px
+    nme = metrics.nme_per_image(faces.keypoints, predictions["a"])
+    assert list(inspector.order) == [r for r in (0, 3, 5, 6) if nme[r] > 10]
+    inspector.threshold_box.value = 1000.0
+    assert len(inspector.order) == 0 and inspector.drawn["index"] is None
+    assert widgets.NOTHING in inspector.info.value
+    inspector.failures_box.value = False
+    inspector.filter_boxes["pose"].value = "all"
+    inspector.filter_boxes["glasses"].value = "all"
+    assert list(inspector.order) == list(range(N))
+
+
+def test_split_chosen_in_the_ui(faces, predictions):
+    other = FaceSet(faces.images[:3], faces.keypoints[:3],
+                    pd.DataFrame({"source": ["ytf"] * 3}))
+    inspector = widgets.Inspector({"test_mtfl": faces, "test": other},
+                                  {"test_mtfl": predictions,
+                                   "test": {n: p[:3] for n, p in predictions.items()}})
+    assert inspector.split == "test_mtfl" and inspector.slider.max == N - 1
+    inspector.filter_boxes["pose"].value = "frontal"
+    inspector.split_box.value = "test"
+    assert inspector.split == "test" and inspector.slider.max == 2
+    assert inspector.filter_boxes["pose"].disabled              # no attributes on this split
+    assert "in test" in inspector.info.value
+    inspector.slider.value = 2
+    assert tuple(decode(inspector.image.value)[1, 1]) == (40, 40, 40)  # image 2 of `other`
+    inspector.split_box.value = "test_mtfl"
+    assert not inspector.filter_boxes["pose"].disabled and inspector.slider.max == N - 1
+
+
+def test_sort_by_one_keypoint_and_by_model_gap(inspector, faces, predictions):
+    pred = predictions["a"].copy()
+    inspector.order_box.value = "keypoint error"
+    inspector.keypoint_box.value = "nose_tip"
+    err = metrics.point_errors(faces.keypoints, predictions["a"])[:, kp.INDEX["nose_tip"]]
+    assert (np.diff(err[inspector.order]) <= 1e-6).all()
+    inspector.reverse_box.value = True
+    assert (np.diff(err[inspector.order]) >= -1e-6).all()
+    inspector.reverse_box.value = False
+    np.testing.assert_array_equal(pred, predictions["a"])
+    inspector.order_box.value = "model gap (A - B)"
+    inspector.gap_a.value, inspector.gap_b.value = "a", "b"
+    gap = (metrics.nme_per_image(faces.keypoints, predictions["a"])
+           - metrics.nme_per_image(faces.keypoints, predictions["b"]))
+    assert inspector.order[0] == 5 and inspector.order[-1] == 2   # a loses most on 5, wins on 2
+    assert (np.diff(gap[inspector.order]) <= 1e-6).all()
+    inspector.gap_a.value, inspector.gap_b.value = "b", "a"
+    assert inspector.order[0] == 2
+
+
+def test_grid_of_worst_best_and_disagreeing_opens_a_face(inspector, faces, predictions):
+    nme = metrics.nme_per_image(faces.keypoints, predictions["a"])
+    inspector.grid_count.value = 3
+    assert inspector.grid == list(np.argsort(-nme, kind="stable")[:3]) and inspector.grid[0] == 5
+    cells = inspector.grid_box.children
+    assert len(cells) == 3 and decode(cells[0].children[0].value).shape == (192, 192, 3)
+    cells[1].children[1].click()                      # "open" the second worst
+    assert inspector.drawn["index"] == inspector.grid[1]
+    inspector.grid_kind.value = "best"
+    assert inspector.grid == list(np.argsort(nme, kind="stable")[:3])
+    inspector.grid_kind.value = "most disagreeing"
+    assert "two models" in inspector.grid_box.children[0].value   # one model ticked
+    inspector.checks["b"].value = True
+    spread = data.disagreement([predictions["a"], predictions["b"]])
+    assert inspector.grid[0] == int(np.argmax(spread)) and inspector.grid[0] in (2, 5)
+    inspector.filter_boxes["pose"].value = "frontal"             # the grid follows the filters
+    assert set(inspector.grid) <= {0, 1, 3, 5, 6}
+
+
+def test_ground_truth_lines_and_numbers(inspector, faces):
+    inspector.checks["a"].value = False
+    inspector.slider.value = 4
+    with_truth = decode(inspector.image.value)
+    green = np.array(draw.TRUTH_BGR)
+    assert (np.abs(with_truth.astype(int) - green).sum(axis=-1) < 30).sum() > 100
+    inspector.truth_box.value = False
+    without = decode(inspector.image.value)
+    assert (np.abs(without.astype(int) - green).sum(axis=-1) < 30).sum() == 0
+    assert inspector.drawn["truth"] is None and "ground truth" not in inspector.info.value
+    inspector.truth_box.value = True
+    inspector.checks["a"].value = True
+    inspector.slider.value = 5                        # model a is 9 px off on every point
+    plain = decode(inspector.image.value)
+    inspector.lines_box.value = True                  # lines from truth to prediction
+    lined = decode(inspector.image.value)
+    color = np.array(widgets.model_bgr(["a", "b"])["a"])
+    truth = widgets.to_display(kp.as_points(faces.keypoints[5]))
+    pred = widgets.to_display(kp.as_points(inspector.predictions["a"][5]))
+    checked = 0
+    for t, p in zip(truth, pred):
+        x, y = np.round(t + 0.5 * (p - t)).astype(int)   # half way between truth and cross
+        if (plain[y - 1:y + 2, x - 1:x + 2] != 100).any():
+            continue                                   # a marker is there (image 5 is flat 100)
+        checked += 1
+        assert np.abs(lined[y - 1:y + 2, x - 1:x + 2].astype(int) - color).sum(-1).min() < 60
+    assert checked >= 10
+    inspector.lines_box.value = False
+    inspector.labels_box.value = True                 # keypoint numbers: white text
+    labelled = decode(inspector.image.value)
+    white = (labelled.min(axis=-1) > 200).sum() - (plain.min(axis=-1) > 200).sum()
+    assert white > 50
+    assert ">15</td><td>mouth center bottom lip" in inspector.table.value   # the legend
+
+
+def test_no_detector_says_so(inspector, monkeypatch):
+    import cv2
+
+    monkeypatch.delattr(cv2, "CascadeClassifier")
+    ok, png = cv2.imencode(".png", np.full((120, 120), 128, np.uint8))
+    result = inspector.inspect_photo(png.tobytes(), "me.png")
+    assert "no face detector available" in result["error"]
+    assert "no face detector available" in inspector.upload_info.value

@@ -1,163 +1,64 @@
-"""An ipywidgets inspector: look at a split image by image, with the ground
-truth and the predictions of several models drawn on the face.
+"""An ipywidgets inspector: where and why do the models fail, face by face.
 
-    inspector = lm.widgets.Inspector(faces, {"v2": pred_v2, "v4": pred_v4},
-                                     models={"v4": model_v4})
+    inspector = lm.widgets.Inspector.from_evaluation(evaluation, splits=("test", "test_mtfl"))
+    inspector = lm.widgets.Inspector(faces, {"v2": pred_v2, "v4": pred_v4}, models={"v4": m})
     inspector.show()
 
-Controls: a slider over the images, the order of the slider ("index" or
-"error (worst first)", ranked by the first ticked model's NME), a "worst"
-button, one checkbox per model, an optional augmentation recipe (the image
-and its ground truth as ``landmarklib.augment`` would transform them in
-training) and an upload button for your own photo (face found by
-``landmarklib.detect``, cropped like the training data, predicted by the
-given `models`).
+Controls (anchors: FiftyOne's sample browser, TensorBoard's image dashboard):
+the split; filters by MTFL attribute (pose, glasses, smile, gender) and
+"failures only" (NME of the ranking model, the first ticked one, above a
+threshold); the order of the slider (index, NME, one keypoint's error, the
+gap between two models; reversible); a "worst" button; one checkbox per
+model; ground truth on/off, lines from truth to prediction, keypoint numbers
+(the table is their legend); a grid of the N worst / best / most
+disagreeing faces whose buttons open a face; an augmentation preview; and an
+upload of your own photo, shown whole with the detector box and the square
+cropped from it, beside the 96 px crop the models see.
 
-Drawing is plain OpenCV into a PNG shown by an ``ipywidgets.Image``: no
-matplotlib figure per change, so a redraw from cached prediction arrays takes
-a few milliseconds (``redraw_ms``). Ground truth: green circles; each model:
-a coloured cross (the colours of the report's figures).
+Drawing is plain OpenCV into PNGs (``inspector_draw``); which faces are shown
+and in which order is plain numpy (``inspector_data``). A slider step
+redraws in a few milliseconds (``redraw_ms``; benchmarks/inspector_speed.py).
+Works with ipywidgets 7.7 (Colab) and 8.
 
 Without a live frontend (papermill, nbconvert, GitHub) a widget cannot be
-drawn. ``show`` therefore sends the widget *and* a static snapshot (PNG and an
-HTML table) in one output: a Jupyter frontend draws the widget, a static
-viewer shows the snapshot. ``show(interactive=False)`` (the notebook's
-``interactive`` parameter) sends only the snapshot. In Colab, widgets need
-``google.colab.output.enable_custom_widget_manager()`` (04_evaluate's setup
-cell does it). See 04_evaluate, "Inspect the predictions".
+drawn: ``show`` sends the widget *and* a static snapshot; ``show(interactive=
+False)`` sends only the snapshot. In Colab, widgets need
+``google.colab.output.enable_custom_widget_manager()``. See 04_evaluate.
 """
 import base64
 import html
 import time
 
-import cv2
 import ipywidgets as widgets
 import numpy as np
 
 from ..core import keypoints as kp
-from ..core import metrics
+from . import inspector_data as data
+from .inspector_upload import UPLOAD_ACCEPT, UploadPanel  # noqa: F401
+from .inspector_draw import (CIRCLE_RADIUS, PANEL_GAP, SCALE, TRUTH_BGR,  # noqa: F401
+                             augmented_view, blank_panel, css, encode_png, errors_html, fmt,
+                             model_bgr, render_face, side_by_side, to_display)
 
-SCALE = 4                    # display pixels per crop pixel
-PANEL_GAP = 8                # display pixels between the face and the augmented face
-TRUTH_BGR = (75, 180, 60)    # ground truth: green (the report's TRUTH_COLOR)
-CIRCLE_RADIUS = 5            # display px
-CROSS_HALF = 5               # display px, half the arm of a prediction's cross
-LINE_WIDTH = 2
-ORDERS = ("index", "error (worst first)")
+ORDERS = ("index", "error (worst first)", "keypoint error", "model gap (A - B)")
 AUGMENT_OFF = "off"
-UPLOAD_ACCEPT = "image/*"
+GRID_COUNT = 6               # faces in the grid
+GRID_MAX = 24
+THUMB_SCALE = 2              # grid thumbnails: display px per crop px
+THUMB_WIDTH = "120px"
+SPLIT = "faces"              # the split's name when a single FaceSet is given
 STATIC_NOTE = ("Interactive inspector: open this notebook in JupyterLab, Jupyter Notebook or "
                "Colab to use it; below is a static snapshot of image {index}.")
+NOTHING = "no face passes the filters"
 
 
-# --- drawing ----------------------------------------------------------------------
-
-
-def model_bgr(names):
-    """Dict name -> BGR colour, the same as the report's figures (``plots.model_colors``)."""
-    from .plots import model_colors
-
-    return {n: tuple(int(round(255 * c)) for c in rgba[2::-1])
-            for n, rgba in model_colors(list(names)).items()}
-
-
-def to_display(points, scale=SCALE):
-    """Crop pixel centres -> display pixel centres (pixel j covers [j*s, (j+1)*s))."""
-    return (np.asarray(points, dtype=np.float64) + 0.5) * scale - 0.5
-
-
-def render_face(image, layers, scale=SCALE):
-    """A BGR uint8 picture of a 96x96 crop, `scale` times larger, with keypoints.
-
-    `layers`: list of (points (15, 2) in crop pixels, BGR colour, "circle" or
-    "cross"); NaN points are skipped.
-    """
-    big = cv2.resize(np.asarray(image, dtype=np.uint8), None, fx=scale, fy=scale,
-                     interpolation=cv2.INTER_NEAREST)
-    canvas = cv2.cvtColor(big, cv2.COLOR_GRAY2BGR)
-    for points, color, marker in layers:
-        for x, y in to_display(points, scale):
-            if np.isnan(x) or np.isnan(y):
-                continue
-            c = (int(round(x)), int(round(y)))
-            if marker == "circle":
-                cv2.circle(canvas, c, CIRCLE_RADIUS, color, LINE_WIDTH, cv2.LINE_AA)
-            else:
-                d = CROSS_HALF
-                cv2.line(canvas, (c[0] - d, c[1] - d), (c[0] + d, c[1] + d), color, LINE_WIDTH)
-                cv2.line(canvas, (c[0] - d, c[1] + d), (c[0] + d, c[1] - d), color, LINE_WIDTH)
-    return canvas
-
-
-def side_by_side(panels, gap=PANEL_GAP):
-    """Concatenate BGR panels of equal height with white gaps."""
-    spacer = np.full((panels[0].shape[0], gap, 3), 255, np.uint8)
-    out = [panels[0]]
-    for panel in panels[1:]:
-        out += [spacer, panel]
-    return np.concatenate(out, axis=1)
-
-
-def encode_png(bgr):
-    ok, data = cv2.imencode(".png", bgr)
-    if not ok:
-        raise ValueError("could not encode the picture as PNG")
-    return data.tobytes()
-
-
-def errors_html(errors, nme, names, colors):
-    """An HTML table: one row per keypoint, one column per model (error in px)."""
-    head = "".join(f'<th style="color:{_css(colors[n])}">{html.escape(n)}</th>' for n in names)
-    rows = []
-    for i, name in enumerate(kp.NAMES):
-        cells = "".join(f"<td>{_fmt(errors[n][i], '.2f')}</td>" for n in names)
-        rows.append(f"<tr><td>{name.replace('_', ' ')}</td>{cells}</tr>")
-    total = "".join(f"<td><b>{_fmt(nme[n], '.2f')}</b></td>" for n in names)
-    rows.append(f"<tr><td><b>NME %</b></td>{total}</tr>")
-    return ('<table class="lm-errors" style="font-size:12px">'
-            f"<tr><th>error (px)</th>{head}</tr>{''.join(rows)}</table>")
-
-
-def _fmt(value, spec):
-    return "&ndash;" if value is None or np.isnan(value) else format(float(value), spec)
-
-
-def _css(bgr):
-    return "#{:02x}{:02x}{:02x}".format(bgr[2], bgr[1], bgr[0])
-
-
-# --- finding and cropping a face in a photo -------------------------------------------
-
-
-def crop_photo(data):
-    """Encoded image bytes -> (96x96 uint8 crop of the largest face, detector box).
-
-    Raises ValueError when the bytes are not an image or no face is found.
-    """
-    from ..data.crop import crop_face, to_gray
-    from ..inference.detect import FaceDetector, box_to_frame
-
-    image = cv2.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError("not a readable image (JPEG or PNG expected)")
-    gray = to_gray(image)
-    boxes = FaceDetector().detect(gray, max_faces=1)
-    if len(boxes) == 0:
-        raise ValueError("no face found (the detector looks for frontal faces)")
-    unlabelled = np.full(2 * kp.NUM_KEYPOINTS, np.nan, np.float32)
-    crop, _ = crop_face(gray, unlabelled, box=box_to_frame(boxes[0]))
-    return crop, boxes[0]
-
-
-# --- the inspector ----------------------------------------------------------------------
-
-
-class Inspector:
-    """Browse `faces` with ground truth and predictions; see the module docstring.
+class Inspector(UploadPanel):
+    """Browse faces with ground truth and predictions; see the module docstring.
 
     Args:
-        faces: a FaceSet (images, keypoints with NaN for unlabelled, meta).
-        predictions: dict model name -> (N, 30) predicted keypoints (pixels).
+        faces: a FaceSet, or a dict split name -> FaceSet (the split is then
+            chosen in the UI).
+        predictions: dict model name -> (N, 30) predicted keypoints (pixels);
+            with a dict of splits, dict split -> dict model -> (N, 30).
         models: optional dict name -> keras.Model, used to predict on the
             augmented view and on uploaded photos.
         recipes: augmentation recipe names offered (default: all of
@@ -167,74 +68,120 @@ class Inspector:
     """
 
     def __init__(self, faces, predictions, models=None, recipes=None, scale=SCALE, title=""):
-        if len(faces) == 0:
-            raise ValueError("Inspector needs at least one face")
-        self.faces = faces
-        self.predictions = {}
-        for name, pred in predictions.items():
-            pred = np.asarray(pred, dtype=np.float32)
-            if pred.shape != faces.keypoints.shape:
-                raise ValueError(f"predictions of {name!r} have shape {pred.shape}, "
-                                 f"expected {faces.keypoints.shape} (one row per face)")
-            self.predictions[name] = pred
+        if not isinstance(faces, dict):
+            faces, predictions = {SPLIT: faces}, {SPLIT: predictions}
+        self.splits = {}
+        for split, split_faces in faces.items():
+            self.splits[split] = data.prepare_split(split, split_faces, predictions[split])
         self.models = dict(models or {})
         self.scale = scale
-        self.colors = model_bgr(list(self.predictions) + list(self.models))
-        self.point_errors = {n: metrics.point_errors(faces.keypoints, p)
-                             for n, p in self.predictions.items()}
-        self.nme = {n: metrics.nme_per_image(faces.keypoints, p)
-                    for n, p in self.predictions.items()}
-        self.order = np.arange(len(faces))
-        self.drawn = {}        # what the last redraw drew (for tests and curious readers)
+        names = list(next(iter(self.splits.values()))["predictions"])
+        self.colors = model_bgr(names + [n for n in self.models if n not in names])
+        self.drawn = {}         # what the last redraw drew (for tests and curious readers)
         self.upload_result = {}
+        self.grid = []          # rows shown in the grid
+        self._quiet = False
+        self._use(next(iter(self.splits)))
         self._build(recipes if recipes is not None else _recipe_names(), title)
-        self.redraw()
+        self.select_split(self.split)
+
+    @classmethod
+    def from_evaluation(cls, evaluation, splits=("test", "test_mtfl"), **kwargs):
+        """An inspector over several splits of an ``evaluate.Evaluation``, with its models."""
+        kwargs.setdefault("models", evaluation.models())
+        return cls({s: evaluation.faces(s) for s in splits},
+                   {s: evaluation.predictions(s) for s in splits}, **kwargs)
+
+    def _use(self, split):
+        part = self.splits[split]
+        self.split = split
+        self.faces, self.predictions = part["faces"], part["predictions"]
+        self.point_errors, self.nme = part["errors"], part["nme"]
+        self.order = np.arange(len(self.faces))
 
     # --- widgets ---
     def _build(self, recipes, title):
+        names = list(self.predictions)
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>" if title else "")
+        self.split_box = widgets.Dropdown(options=list(self.splits), value=self.split,
+                                          description="split", disabled=len(self.splits) == 1)
+        self.filter_boxes = {a: widgets.Dropdown(options=[data.ALL], value=data.ALL,
+                                                 description=a, layout={"width": "220px"})
+                             for a in data.ATTRIBUTES}
+        self.failures_box = widgets.Checkbox(value=False, description="failures only, NME >",
+                                             indent=False, layout={"width": "auto"})
+        self.threshold_box = widgets.FloatText(value=data.failure_threshold_default(),
+                                               layout={"width": "70px"})
         self.order_box = widgets.Dropdown(options=ORDERS, value=ORDERS[0], description="order")
+        self.keypoint_box = widgets.Dropdown(options=list(kp.NAMES), value=kp.NAMES[0],
+                                             description="keypoint")
+        self.gap_a = widgets.Dropdown(options=names, value=names[0] if names else None,
+                                      description="A")
+        self.gap_b = widgets.Dropdown(options=names, value=names[-1] if names else None,
+                                      description="B")
+        self.reverse_box = widgets.Checkbox(value=False, description="reverse", indent=False,
+                                            layout={"width": "auto"})
         self.slider = widgets.IntSlider(value=0, min=0, max=len(self.faces) - 1,
                                         description="image", continuous_update=True)
         self.worst_button = widgets.Button(description="worst", tooltip="jump to the worst image")
         self.checks = {n: widgets.Checkbox(value=i == 0, description=n, indent=False,
                                            layout={"width": "auto"})
-                       for i, n in enumerate(self.predictions)}
+                       for i, n in enumerate(names)}
+        self.truth_box = widgets.Checkbox(value=True, description="ground truth", indent=False,
+                                          layout={"width": "auto"})
+        self.lines_box = widgets.Checkbox(value=False, description="error lines", indent=False,
+                                          layout={"width": "auto"})
+        self.labels_box = widgets.Checkbox(value=False, description="keypoint numbers",
+                                           indent=False, layout={"width": "auto"})
         self.augment_box = widgets.Dropdown(options=[AUGMENT_OFF, *recipes], value=AUGMENT_OFF,
                                             description="augment")
         self.seed_box = widgets.IntText(value=0, description="seed", layout={"width": "160px"})
         self.image = widgets.Image(format="png")
         self.info = widgets.HTML()
         self.table = widgets.HTML(layout={"margin": "0 0 0 12px"})
-        self.upload = widgets.FileUpload(accept=UPLOAD_ACCEPT, multiple=False,
-                                         description="your photo")
-        self.upload_image = widgets.Image(format="png", layout={"display": "none"})
-        self.upload_info = widgets.HTML()
-
-        self.slider.observe(lambda _: self.redraw(), names="value")
-        self.order_box.observe(lambda _: self._reorder(), names="value")
-        self.worst_button.on_click(lambda _: self.go_to_worst())
-        for box in self.checks.values():
-            box.observe(lambda _: self._reorder(), names="value")
-        self.augment_box.observe(lambda _: self.redraw(), names="value")
-        self.seed_box.observe(lambda _: self.redraw(), names="value")
-        self.upload.observe(self._on_upload, names="value")
-
-        controls = widgets.VBox([self.title, self.order_box,
-                                 widgets.HBox([self.slider, self.worst_button]),
-                                 widgets.HBox(list(self.checks.values())),
-                                 widgets.HBox([self.augment_box, self.seed_box]),
-                                 self.info])
+        self.grid_kind = widgets.Dropdown(options=data.GRID_KINDS, value=data.GRID_KINDS[0],
+                                          description="grid")
+        self.grid_count = widgets.BoundedIntText(value=GRID_COUNT, min=1, max=GRID_MAX,
+                                                 description="faces", layout={"width": "160px"})
+        self.grid_box = widgets.HBox()
+        self._build_upload()
+        self._connect()
         self.widget = widgets.VBox([
-            controls, widgets.HBox([self.image, self.table]),
+            self.title, widgets.HBox([self.split_box, self.failures_box, self.threshold_box]),
+            widgets.HBox(list(self.filter_boxes.values())),
+            widgets.HBox([self.order_box, self.keypoint_box, self.reverse_box]),
+            widgets.HBox([self.gap_a, self.gap_b]),
+            widgets.HBox([self.slider, self.worst_button]),
+            widgets.HBox(list(self.checks.values())
+                         + [self.truth_box, self.lines_box, self.labels_box]),
+            widgets.HBox([self.augment_box, self.seed_box]), self.info,
+            widgets.HBox([self.image, self.table]),
+            widgets.HBox([self.grid_kind, self.grid_count]), self.grid_box,
             widgets.HBox([self.upload, self.upload_info]), self.upload_image])
         self.widget.add_class("lm-inspector")
+
+    def _connect(self):
+        def on(box, action):
+            box.observe(lambda _: None if self._quiet else action(), names="value")
+
+        on(self.slider, self.redraw)
+        on(self.split_box, lambda: self.select_split(self.split_box.value))
+        for box in (*self.filter_boxes.values(), self.failures_box, self.threshold_box,
+                    self.order_box, self.keypoint_box, self.gap_a, self.gap_b, self.reverse_box,
+                    *self.checks.values()):
+            on(box, self._refilter)
+        for box in (self.truth_box, self.lines_box, self.labels_box, self.augment_box,
+                    self.seed_box):
+            on(box, self.redraw)
+        for box in (self.grid_kind, self.grid_count):
+            on(box, self.regrid)
+        self.worst_button.on_click(lambda _: self.go_to_worst())
 
     # --- state ---
     @property
     def index(self):
-        """Row of `faces` shown now."""
-        return int(self.order[self.slider.value])
+        """Row of the current split's faces shown now (None when the filters leave none)."""
+        return int(self.order[self.slider.value]) if len(self.order) else None
 
     @property
     def selected(self):
@@ -243,48 +190,95 @@ class Inspector:
 
     @property
     def ranking_model(self):
-        """The model whose per-image NME orders "error (worst first)"."""
+        """The model whose per-image NME orders by error and decides failures."""
         selected = self.selected
         return selected[0] if selected else next(iter(self.predictions), None)
 
     def ranking(self):
         """Rows from the worst to the best NME of the ranking model (undefined last)."""
         name = self.ranking_model
-        if name is None:
-            return np.arange(len(self.faces))
-        nme = self.nme[name]
-        return np.argsort(np.where(np.isnan(nme), -np.inf, -nme), kind="stable")
+        return np.arange(len(self.faces)) if name is None else data.descending(self.nme[name])
 
-    def _reorder(self):
-        """Recompute the slider order, keeping the same image on screen."""
+    def sort_values(self):
+        """One value per face that orders the slider (largest first), None for index order."""
+        order = self.order_box.value
+        if self.ranking_model is None:
+            return None
+        if order == ORDERS[1]:
+            return self.nme.get(self.ranking_model)
+        if order == ORDERS[2]:
+            return self.point_errors[self.ranking_model][:, kp.INDEX[self.keypoint_box.value]]
+        if order == ORDERS[3]:
+            return data.model_gap(self.nme[self.gap_a.value], self.nme[self.gap_b.value])
+        return None
+
+    def visible_rows(self):
+        """Rows that pass the attribute and failure filters, in index order."""
+        threshold = self.threshold_box.value if self.failures_box.value else None
+        mask = data.filter_mask(self.faces.meta, {a: b.value for a, b in self.filter_boxes.items()},
+                                self.nme.get(self.ranking_model), threshold)
+        return np.flatnonzero(mask)
+
+    def _refilter(self):
+        """Recompute the filtered, sorted slider order, keeping the face on screen if it stays."""
         current = self.index
-        self.order = (self.ranking() if self.order_box.value == ORDERS[1]
-                      else np.arange(len(self.faces)))
-        position = int(np.flatnonzero(self.order == current)[0])
-        if position != self.slider.value:
-            self.slider.value = position  # triggers a redraw
-        else:
-            self.redraw()
+        self.order = data.ordered(self.visible_rows(), self.sort_values(), self.reverse_box.value)
+        self._quiet = True
+        try:
+            self.slider.max = max(len(self.order) - 1, 0)
+            kept = np.flatnonzero(self.order == current) if current is not None else []
+            self.slider.value = int(kept[0]) if len(kept) else 0
+            self.slider.disabled = len(self.order) == 0
+        finally:
+            self._quiet = False
+        self.redraw()
+        self.regrid()
+
+    def select_split(self, split):
+        """Show `split` (one of the names given); filters offer that split's attributes."""
+        self._use(split)
+        options = data.attribute_options(self.faces.meta)
+        self._quiet = True
+        try:
+            self.split_box.value = split
+            for attribute, box in self.filter_boxes.items():
+                box.options = [data.ALL, *options.get(attribute, [])]
+                box.value = data.ALL
+                box.disabled = attribute not in options
+        finally:
+            self._quiet = False
+        self._refilter()
 
     def go_to_worst(self):
-        """Show the image with the largest NME of the ranking model."""
-        worst = int(self.ranking()[0])
-        self.slider.value = int(np.flatnonzero(self.order == worst)[0])
+        """Show the face with the largest NME of the ranking model among those shown."""
+        if len(self.order):
+            nme = self.nme[self.ranking_model][self.order]
+            self.show_index(int(self.order[data.descending(nme)[0]]))
 
     def show_index(self, index):
-        """Show row `index` of `faces` (whatever the order)."""
-        self.slider.value = int(np.flatnonzero(self.order == index)[0])
+        """Show row `index` of the current split (it must pass the filters)."""
+        found = np.flatnonzero(self.order == index)
+        if not len(found):
+            raise ValueError(f"image {index} of {self.split!r} does not pass the filters")
+        if self.slider.value == int(found[0]):
+            self.redraw()
+        self.slider.value = int(found[0])
 
     # --- drawing ---
     def redraw(self):
-        """Draw the current image, its points and its error table."""
-        i = self.index
-        names = self.selected
+        """Draw the current face, its points and its error table."""
+        i, names = self.index, self.selected
+        if i is None:
+            self.image.value = encode_png(blank_panel(NOTHING, self.scale))
+            self.table.value, self.info.value = "", f'<span class="lm-index">{NOTHING}</span>'
+            self.drawn = {"index": None, "points": {}}
+            return
         truth = kp.as_points(self.faces.keypoints[i])
         points = {n: kp.as_points(self.predictions[n][i]) for n in names}
-        layers = [(truth, TRUTH_BGR, "circle")]
+        layers = [(truth, TRUTH_BGR, "circle")] if self.truth_box.value else []
         layers += [(points[n], self.colors[n], "cross") for n in names]
-        panels = [render_face(self.faces.images[i], layers, self.scale)]
+        panels = [render_face(self.faces.images[i], layers, self.scale, truth=truth,
+                              lines=self.lines_box.value, labels=self.labels_box.value)]
         augmented = self._augmented_panel(i, names)
         if augmented is not None:
             panels.append(augmented)
@@ -292,70 +286,70 @@ class Inspector:
         self.table.value = errors_html({n: self.point_errors[n][i] for n in names},
                                        {n: self.nme[n][i] for n in names}, names, self.colors)
         self.info.value = self._info_html(i, names)
-        self.drawn = {"index": i, "truth": truth, "points": points,
-                      "augmented": augmented is not None}
+        self.drawn = {"index": i, "truth": truth if self.truth_box.value else None,
+                      "points": points, "augmented": augmented is not None,
+                      "lines": self.lines_box.value, "labels": self.labels_box.value}
 
     def _info_html(self, i, names):
         meta = self.faces.meta.iloc[i]
         where = ", ".join(f"{k} {meta[k]}" for k in ("source", "person", "file")
                           if k in meta and isinstance(meta[k], str))
-        legend = " ".join(f'<span style="color:{_css(self.colors[n])}">&#10005; {html.escape(n)}'
-                          f" NME {_fmt(self.nme[n][i], '.2f')} %</span>" for n in names)
+        where += "".join(f", {a} {groups.get(int(meta[a]), meta[a])}"
+                         for a, groups in data.ATTRIBUTES.items()
+                         if a in meta and not np.isnan(float(meta[a])))
+        legend = " ".join(f'<span style="color:{css(self.colors[n])}">&#10005; {html.escape(n)}'
+                          f" NME {fmt(self.nme[n][i], '.2f')} %</span>" for n in names)
+        truth = (f'<span style="color:{css(TRUTH_BGR)}">&#9711; ground truth</span> '
+                 if self.truth_box.value else "")
         return (f'<span class="lm-index">image {i}</span> '
-                f"({self.slider.value + 1} of {len(self.faces)}, order: {self.order_box.value})"
-                f"<br>{html.escape(where)}<br>"
-                f'<span style="color:{_css(TRUTH_BGR)}">&#9711; ground truth</span> {legend}')
+                f'(<span class="lm-position">{self.slider.value + 1} of {len(self.order)}</span>'
+                f" shown of {len(self.faces)} in {html.escape(self.split)}, order: "
+                f"{self.order_box.value})<br>{html.escape(where)}<br>{truth}{legend}")
 
     def _augmented_panel(self, i, names):
         """The face under the chosen augmentation recipe, or None when off."""
-        recipe = self.augment_box.value
-        if recipe == AUGMENT_OFF:
+        if self.augment_box.value == AUGMENT_OFF:
             return None
-        from ..data import augment
-        from ..data.pipeline import to_model_input
-        from ..inference.predict import predict
+        return augmented_view(self.faces, i, self.augment_box.value, self.seed_box.value,
+                              {n: self.models[n] for n in names if n in self.models},
+                              self.colors, self.truth_box.value, self.scale)
 
-        x, y = augment.augment_batch(to_model_input(self.faces.images[i:i + 1]),
-                                     self.faces.keypoints[i:i + 1].astype(np.float32),
-                                     augment.get_recipe(recipe), [self.seed_box.value, i])
-        image = np.round(np.asarray(x)[0, ..., 0] * 255).astype(np.uint8)
-        layers = [(kp.as_points(np.asarray(y)[0]), TRUTH_BGR, "circle")]
-        layers += [(kp.as_points(predict(self.models[n], image[None])[0]), self.colors[n],
-                    "cross") for n in names if n in self.models]
-        return render_face(image, layers, self.scale)
+    def regrid(self):
+        """Fill the grid with the N worst / best / most disagreeing faces shown."""
+        names = self.selected
+        spread = (data.disagreement([self.predictions[n] for n in names])
+                  if len(names) >= 2 else None)
+        nme = self.nme.get(self.ranking_model, np.full(len(self.faces), np.nan))
+        self.grid = [int(r) for r in data.grid_rows(self.visible_rows(), nme, self.grid_kind.value,
+                                                    self.grid_count.value, spread)]
+        cells = []
+        for row in self.grid:
+            layers = [(kp.as_points(self.predictions[n][row]), self.colors[n], "cross")
+                      for n in names]
+            thumb = widgets.Image(value=encode_png(render_face(self.faces.images[row], layers,
+                                                               THUMB_SCALE)),
+                                  format="png", layout={"width": THUMB_WIDTH})
+            button = widgets.Button(description=f"open {row}", layout={"width": THUMB_WIDTH},
+                                    tooltip=f"image {row}, NME {fmt(nme[row], '.2f')} %")
+            button.add_class("lm-grid-open")
+            button.on_click(lambda _, r=row: self.show_index(r))
+            cells.append(widgets.VBox([thumb, button]))
+        if not cells:
+            why = ("tick two models or more" if self.grid_kind.value == "most disagreeing"
+                   else NOTHING)
+            cells = [widgets.HTML(f'<span class="lm-grid-empty">{why}</span>')]
+        old, self.grid_box.children = self.grid_box.children, cells
+        for cell in old:  # free the front-end models of the old thumbnails
+            for child in getattr(cell, "children", ()):
+                child.close()
+            cell.close()
 
     def redraw_ms(self, repeats=20):
         """Mean milliseconds of one slider step (redraw included)."""
         start = time.perf_counter()
-        for k in range(repeats):
-            self.slider.value = (self.slider.value + 1) % len(self.faces)
+        for _ in range(repeats):
+            self.slider.value = (self.slider.value + 1) % max(len(self.order), 1)
         return 1000 * (time.perf_counter() - start) / repeats
-
-    # --- your own photo ---
-    def _on_upload(self, change):
-        for item in change["new"] or ():
-            self.inspect_photo(item["content"], item.get("name", "upload"))
-
-    def inspect_photo(self, data, name="photo"):
-        """Find the face in an encoded photo, crop it, predict with `models`, draw it."""
-        try:
-            crop, box = crop_photo(data)
-        except ValueError as err:
-            self.upload_info.value = f"<b>{html.escape(name)}</b>: {html.escape(str(err))}"
-            self.upload_result = {"error": str(err)}
-            return self.upload_result
-        from ..inference.predict import predict
-
-        points = {n: predict(m, crop[None])[0] for n, m in self.models.items()}
-        layers = [(kp.as_points(p), self.colors[n], "cross") for n, p in points.items()]
-        self.upload_image.value = encode_png(render_face(crop, layers, self.scale))
-        self.upload_image.layout.display = None  # shown from the first photo on
-        note = ("" if self.models else
-                " (no models given: pass models=... to the Inspector to predict)")
-        self.upload_info.value = (f"<b>{html.escape(name)}</b>: face at x={box[0]:.0f}, "
-                                  f"y={box[1]:.0f}, {box[2]:.0f} px wide{note}")
-        self.upload_result = {"crop": crop, "box": box, "points": points}
-        return self.upload_result
 
     # --- display ---
     def snapshot_html(self):
