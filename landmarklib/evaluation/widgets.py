@@ -362,7 +362,11 @@ class Inspector(UploadPanel):
 
     def _repr_mimebundle_(self, **kwargs):
         """Widget for live frontends, snapshot (HTML, PNG, text) for static viewers."""
-        bundle = self.widget._repr_mimebundle_(**kwargs) or {}
+        if hasattr(self.widget, "_repr_mimebundle_"):          # ipywidgets 8
+            bundle = self.widget._repr_mimebundle_(**kwargs) or {}
+        else:                                                   # ipywidgets 7
+            bundle = {"application/vnd.jupyter.widget-view+json": {
+                "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}}
         return {**bundle, "text/html": self.snapshot_html(),
                 "image/png": base64.b64encode(self.image.value).decode("ascii"),
                 "text/plain": STATIC_NOTE.format(index=self.index)}
