@@ -23,9 +23,12 @@ help:
 
 setup: $(STAMP)
 
+# requirements.txt is the lock file (exact pins); the package goes in editable and
+# without its dependencies, which pyproject.toml only declares as ranges.
+# setuptools: the build backend (--no-build-isolation; Python >= 3.12 venvs lack it).
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=61"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (landmarklib)" > /dev/null

@@ -28,8 +28,10 @@ def forward_flops(model):
     """Multiply-adds x 2 of the Conv2D, DepthwiseConv2D and Dense layers, per image."""
     import keras
 
+    from landmarklib.training.keras_compat import flatten_layers
+
     total = 0
-    for layer in model._flatten_layers(include_self=False):
+    for layer in flatten_layers(model, include_self=False):
         if isinstance(layer, keras.layers.DepthwiseConv2D):
             h, w, c = layer.output.shape[1:]
             total += 2 * h * w * c * np.prod(layer.kernel_size)

@@ -1,4 +1,4 @@
-"""Property tests of landmarklib.augment on small synthetic batches."""
+"""Property tests of landmarklib.augment (and its recipes) on small synthetic batches."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -44,17 +44,20 @@ def test_identity_matrix_and_recipe_none_return_input_exactly():
     np.testing.assert_array_equal(out_points, keypoints)
 
 
-def test_flip_twice_is_identity_and_matrix_flip_equals_exact_flip():
+def test_flip_matrix_about_the_image_centre_reverses_columns_and_twice_is_identity():
     images, keypoints = make_batch()
     do_flip = tf.constant([True, False, True, True])
-    once = augment.flip(images, keypoints, do_flip)
-    twice = augment.flip(*once, do_flip)
-    np.testing.assert_array_equal(twice[0], images)
-    # 95 - (95 - x) == x up to float32 rounding of the intermediate value.
-    np.testing.assert_allclose(twice[1], keypoints, rtol=0, atol=1e-5)
-    warped, moved = augment.apply_transform(images, keypoints, augment.flip_matrices(do_flip, axis=(96 - 1) / 2))
-    np.testing.assert_array_equal(warped, once[0])
-    np.testing.assert_allclose(augment.swap_left_right(moved, do_flip), once[1], rtol=0, atol=1e-5)
+    centre = augment.flip_matrices(do_flip, axis=(SIZE - 1) / 2)
+    warped, moved = augment.apply_transform(images, keypoints, centre)
+    expected = np.where(do_flip.numpy()[:, None, None, None], images[:, :, ::-1], images)
+    np.testing.assert_array_equal(warped, expected)
+    points = kp.as_points(keypoints)
+    mirrored = np.stack([SIZE - 1 - points[..., 0], points[..., 1]], -1).reshape(-1, 30)
+    np.testing.assert_allclose(moved, np.where(do_flip.numpy()[:, None], mirrored, keypoints),
+                               rtol=0, atol=1e-4)
+    midline = augment.flip_matrices(do_flip)  # the recipes' axis: the faces' midline
+    np.testing.assert_allclose(midline @ midline, np.broadcast_to(np.eye(3), (4, 3, 3)), atol=1e-12)
+    np.testing.assert_allclose(midline[0, 0, 2], 2 * kp.FACE_AXIS_X)
 
 
 def test_rotation_by_90_degrees_matches_numpy_rot90():
@@ -142,16 +145,14 @@ def test_flip_swaps_named_keypoints():
     points[0, kp.INDEX["left_eye_center"]] = (62, 41)
     points[0, kp.INDEX["right_eye_center"]] = (30, 40)
     keypoints = points.reshape(1, 30)
-    # the exact column flip mirrors about the image centre, the recipes about the faces' midline
-    for axis, (_, flipped) in (((SIZE - 1) / 2, augment.flip(images, keypoints, [True])),
-                               (kp.FACE_AXIS_X, augment.augment_batch(images, keypoints,
-                                                                      {"flip": 1.0}, seed=0))):
-        flipped = flipped.numpy()
-        np.testing.assert_allclose(named(flipped, "left_eye_center"), (2 * axis - 30, 40), atol=1e-4)
-        np.testing.assert_allclose(named(flipped, "right_eye_center"), (2 * axis - 62, 41), atol=1e-4)
-        np.testing.assert_allclose(named(flipped, "nose_tip"),
-                                   (2 * axis - named(keypoints, "nose_tip")[0],
-                                    named(keypoints, "nose_tip")[1]), atol=1e-4)
+    # the recipes mirror about the faces' midline, not the image centre
+    axis = kp.FACE_AXIS_X
+    flipped = augment.augment_batch(images, keypoints, {"flip": 1.0}, seed=0)[1].numpy()
+    np.testing.assert_allclose(named(flipped, "left_eye_center"), (2 * axis - 30, 40), atol=1e-4)
+    np.testing.assert_allclose(named(flipped, "right_eye_center"), (2 * axis - 62, 41), atol=1e-4)
+    np.testing.assert_allclose(named(flipped, "nose_tip"),
+                               (2 * axis - named(keypoints, "nose_tip")[0],
+                                named(keypoints, "nose_tip")[1]), atol=1e-4)
 
 
 def test_points_pushed_outside_become_nan_not_clipped():
@@ -203,21 +204,6 @@ def test_same_seed_same_output_in_eager_graph_and_tf_data(recipe):
     np.testing.assert_allclose(graph[0], a[0], atol=1e-5)
     np.testing.assert_allclose(graph[1], a[1], atol=1e-3)
     assert ds.element_spec[0].shape.as_list() == [None, SIZE, SIZE, 1]
-
-
-def test_keras_layer_augments_only_while_training():
-    images, keypoints = make_batch(4)
-    layer = augment.KeypointAugmentation("v4", seed=1)
-    same = layer(images, keypoints)
-    np.testing.assert_array_equal(same[0], images)
-    first = layer(images, keypoints, training=True)
-    second = layer(images, keypoints, training=True)
-    assert np.abs(first[0] - second[0]).max() > 0.01
-    expected = augment.augment_batch(images, keypoints, "v4", [1, 0])
-    np.testing.assert_array_equal(first[0], expected[0])
-    again = augment.KeypointAugmentation.from_config(layer.get_config())
-    assert again.recipe == augment.V4
-    assert not layer.supports_jit        # no XLA kernel for ImageProjectiveTransformV3
 
 
 def test_training_dataset_uses_a_recipe():

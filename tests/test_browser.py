@@ -1,6 +1,9 @@
 """The inspector in a real browser: Voila serves a small widget notebook on
-127.0.0.1, headless Chromium (driven by Selenium) opens it, moves the slider
-with the keyboard, and checks that the picture and the error text change.
+127.0.0.1, headless Chromium (driven by Selenium) opens it and uses every
+control as a person would (slider keys, ticks, dropdowns, buttons, the grid,
+the page's file input), asserting each one's effect on the page: the index
+and position texts, the error table, the picture's bytes, the grid, the
+upload's message. Breaking any one handler makes it fail.
 
 Needs the Debian packages ``chromium`` and ``chromium-driver`` (``.ci/run``
 installs them) and the pip packages ``voila`` and ``selenium`` (pinned in
@@ -32,11 +35,12 @@ CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu",
                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
                 "--window-size=1280,1100")
 
-# The notebook Voila runs: eight synthetic faces, two fake models.
-NOTEBOOK_CODE = """
+# The data of the notebook Voila runs: eight synthetic MTFL-like faces with
+# attributes, a second split of three faces, two fake models (no TensorFlow).
+# The test executes the same code to know what each control must show.
+NOTEBOOK_DATA = """
 import numpy as np, pandas as pd
 import landmarklib as lm
-from landmarklib import keypoints as kp
 
 rng = np.random.default_rng(0)
 n = 8
@@ -44,10 +48,21 @@ yy, xx = np.mgrid[0:96, 0:96]
 images = np.stack([((xx * (i + 1) * 2 + yy * 3) % 256).astype(np.uint8) for i in range(n)])
 keypoints = rng.uniform(15, 80, (n, 30)).astype(np.float32)
 keypoints[:, :4] = (66, 38, 30, 38)
-faces = lm.datasets.FaceSet(images, keypoints, pd.DataFrame({"source": ["synthetic"] * n}))
-predictions = {"a": keypoints + rng.normal(0, 2, keypoints.shape).astype(np.float32),
-               "b": keypoints + 3.0}
-inspector = lm.widgets.Inspector(faces, predictions, recipes=[], title="browser test")
+meta = pd.DataFrame({"source": ["synthetic"] * n, "pose": [3, 3, 1, 3, 5, 3, 3, 2],
+                     "glasses": [2, 1, 2, 2, 1, 2, 2, 2], "smile": [1, 2] * 4,
+                     "gender": [1] * 4 + [2] * 4})
+faces = lm.datasets.FaceSet(images, keypoints, meta)
+offset = np.zeros((n, 1), np.float32)
+offset[5], offset[2] = 6.0, -6.0       # image 5: model a's worst; image 2: a's best
+predictions = {"a": keypoints + 1.0 + offset,
+               "b": keypoints + 2.0 + rng.normal(0, 1, keypoints.shape).astype(np.float32)}
+other = lm.datasets.FaceSet(images[:3], keypoints[:3], pd.DataFrame({"source": ["ytf"] * 3}))
+splits = {"test_mtfl": faces, "test": other}
+split_predictions = {"test_mtfl": predictions,
+                     "test": {k: v[:3] for k, v in predictions.items()}}
+"""
+NOTEBOOK_CODE = NOTEBOOK_DATA + """
+inspector = lm.widgets.Inspector(splits, split_predictions, recipes=[], title="browser test")
 inspector.show()
 """
 
@@ -146,45 +161,206 @@ def browser(tmp_path):
         driver.quit()
 
 
-def _state(driver, attempts=20):
-    """(index text, error table text, picture bytes) as the page shows them.
+# The upload button opens a file dialog through a hidden <input type=file> that
+# ipywidgets 8 never attaches to the page. Instead of the dialog, this puts that
+# very input on the page, so that Selenium can type a path into it; its
+# "change" handler (the widget's) then reads the file as a person's choice would.
+REVEAL_FILE_INPUT = """
+const click = HTMLInputElement.prototype.click;
+HTMLInputElement.prototype.click = function () {
+  if (this.type !== "file") { return click.call(this); }
+  this.style.display = "block";
+  this.classList.add("lm-file-input");
+  document.body.appendChild(this);
+};
+"""
 
-    A redraw replaces the elements; one read that races it is retried.
-    """
+
+def _text(driver, css):
+    """The text of the first element matching `css` inside the inspector ("" if none)."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    for attempt in range(attempts):
+    for _ in range(20):
         try:
-            index = driver.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-index").text
-            table = driver.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-errors").text
-            picture = driver.find_element(By.CSS_SELECTOR, ".lm-inspector img").screenshot_as_png
-            return index, table, picture
+            found = driver.find_elements(By.CSS_SELECTOR, f".lm-inspector {css}")
+            return found[0].text if found else ""
         except StaleElementReferenceException:
-            if attempt == attempts - 1:
-                raise
             time.sleep(0.25)
+    return ""
 
 
-def test_slider_changes_picture_and_errors(voila_url, browser):
+def _picture(driver):
+    """The PNG bytes of the main picture (what the browser shows of it)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    for _ in range(20):
+        try:
+            return driver.find_element(By.CSS_SELECTOR, ".lm-inspector img.lm-picture, "
+                                       ".lm-inspector .lm-picture img").screenshot_as_png
+        except StaleElementReferenceException:
+            time.sleep(0.25)
+    raise AssertionError("the picture kept being replaced")
+
+
+def _state(driver):
+    """(index text, position text, error table text, picture bytes) as the page shows them."""
+    return (_text(driver, ".lm-index"), _text(driver, ".lm-position"),
+            _text(driver, ".lm-errors"), _picture(driver))
+
+
+def _wait(driver, condition, what):
+    """Wait until `condition(driver)` holds, failing with `what` and the page's text."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(driver, CHANGE_S).until(condition)
+    except TimeoutException:
+        raise AssertionError(f"{what}; the inspector shows: {_text(driver, '.lm-index')} "
+                             f"{_text(driver, '.lm-position')}") from None
+
+
+def _control(driver, name, tag):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f".lm-inspector .lm-{name} {tag}")
+
+
+def _choose(driver, name, text):
+    """Pick `text` in the inspector's dropdown `name` (its CSS class lm-<name>)."""
+    from selenium.webdriver.support.ui import Select
+
+    Select(_control(driver, name, "select")).select_by_visible_text(text)
+
+
+def _tick(driver, name):
+    _control(driver, name, "input[type=checkbox]").click()
+
+
+def _changes(driver, action, what, expect=None):
+    """Run `action`, wait until the picture or texts change (to `expect` if given)."""
+    before = _state(driver)
+    action()
+    if expect is None:
+        _wait(driver, lambda d: _state(d) != before, f"{what} changed nothing")
+    else:
+        _wait(driver, lambda d: expect(_state(d)), f"{what} did not have its effect")
+    return before, _state(driver)
+
+
+def _expected():
+    """What the notebook's inspector holds, computed here from the same code."""
+    from landmarklib import metrics
+
+    scope = {}
+    exec(NOTEBOOK_DATA, scope)
+    faces, pred = scope["faces"], scope["predictions"]
+    nme = {k: metrics.nme_per_image(faces.keypoints, p) for k, p in pred.items()}
+    return scope, nme
+
+
+def test_every_control_changes_what_the_page_shows(voila_url, browser, tmp_path):
+    """Slider, model ticks, ground truth, lines, numbers, sort (NME, keypoint, model gap,
+    reverse), worst, filters (attribute, failures), grid and its click, split, upload."""
+    import cv2
+    import numpy as np
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from landmarklib import metrics
+    from landmarklib.evaluation import inspector_data
+
+    scope, nme = _expected()
+    faces, pred = scope["faces"], scope["predictions"]
     browser.get(voila_url)
     WebDriverWait(browser, PAGE_READY_S).until(
         ready.presence_of_element_located((By.CSS_SELECTOR, ".lm-inspector .lm-errors")))
-    before = _state(browser)
-    assert before[0] == "image 0"
-    handle = browser.find_element(By.CSS_SELECTOR, ".lm-inspector .widget-slider .noUi-handle")
+    assert _state(browser)[0] == "image 0"
+
+    # slider: two steps right
+    handle = browser.find_element(By.CSS_SELECTOR, ".lm-inspector .widget-slider .noUi-handle, "
+                                  ".lm-inspector .widget-slider .ui-slider-handle")
     handle.click()
     handle.send_keys(Keys.ARROW_RIGHT)
     handle.send_keys(Keys.ARROW_RIGHT)
-    WebDriverWait(browser, CHANGE_S).until(lambda d: _state(d)[0] == "image 2")
-    after = _state(browser)
-    assert after[1] != before[1], "the error table did not change"
-    assert after[2] != before[2], "the picture did not change"
+    _wait(browser, lambda d: _state(d)[0] == "image 2", "the slider did not reach image 2")
+
+    # model ticks: b adds a column to the table and crosses to the picture
+    before, after = _changes(browser, lambda: _tick(browser, "model-b"), "ticking model b",
+                             lambda s: " b" in s[2].splitlines()[0])
+    assert after[3] != before[3], "ticking b did not change the picture"
+    # ground truth off, error lines, keypoint numbers: each changes the picture
+    assert "ground truth" in _text(browser, ".lm-info")
+    before, after = _changes(browser, lambda: _tick(browser, "truth"), "ground truth off")
+    assert "ground truth" not in _text(browser, ".lm-info") and after[3] != before[3]
+    _changes(browser, lambda: _tick(browser, "truth"), "ground truth on")
+    for name in ("lines", "labels"):
+        before, after = _changes(browser, lambda n=name: _tick(browser, n), name)
+        assert after[3] != before[3], f"{name} did not change the picture"
+    assert "mouth center bottom lip" in after[2]  # the legend of the numbers
+
+    # sort: image 2 stays on screen and its position follows the order
+    rank = {k: list(inspector_data.descending(v)) for k, v in nme.items()}
+    _changes(browser, lambda: _choose(browser, "order", "error (worst first)"), "order by NME",
+             lambda s: s[1].startswith(f"{rank['a'].index(2) + 1} of 8"))
+    err = metrics.point_errors(faces.keypoints, pred["a"])[:, 13]   # nose tip
+    by_nose = list(inspector_data.descending(err))
+    _choose(browser, "keypoint", "nose_tip")
+    _changes(browser, lambda: _choose(browser, "order", "keypoint error"), "order by keypoint",
+             lambda s: s[1].startswith(f"{by_nose.index(2) + 1} of 8"))
+    gap = list(inspector_data.descending(nme["a"] - nme["b"]))
+    _changes(browser, lambda: _choose(browser, "order", "model gap (A - B)"), "order by gap",
+             lambda s: s[1].startswith(f"{gap.index(2) + 1} of 8"))
+    _changes(browser, lambda: _tick(browser, "reverse"), "reverse",
+             lambda s: s[1].startswith(f"{8 - gap.index(2)} of 8"))
+
+    # worst button: model a's worst face
+    worst = browser.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-worst")
+    _changes(browser, worst.click, "the worst button", lambda s: s[0] == f"image {rank['a'][0]}")
+
+    # filters: frontal faces only, then also failures only
+    frontal = [i for i in range(8) if faces.meta["pose"][i] == 3]
+    _changes(browser, lambda: _choose(browser, "filter-pose", "frontal"), "the pose filter",
+             lambda s: s[1].endswith(f"of {len(frontal)}"))
+    failing = [i for i in frontal if nme["a"][i] > metrics.FAILURE_NME]
+    assert 0 < len(failing) < len(frontal)
+    _changes(browser, lambda: _tick(browser, "failures"), "the failure filter",
+             lambda s: s[1].endswith(f"of {len(failing)}"))
+    _tick(browser, "failures")
+    _choose(browser, "filter-pose", "all")
+
+    # grid: the best faces of model a; the second one's button opens it
+    _choose(browser, "grid-kind", "best")
+    best = list(inspector_data.descending(-nme["a"]))
+    _wait(browser, lambda d: f"open {best[0]}" in _text(d, ".lm-grid-open"), "the grid kind")
+    buttons = browser.find_elements(By.CSS_SELECTOR, ".lm-inspector .lm-grid-open")
+    assert [b.text for b in buttons] == [f"open {i}" for i in best[:len(buttons)]]
+    _changes(browser, lambda: buttons[1].click(), "a grid click",
+             lambda s: s[0] == f"image {best[1]}")
+
+    # split: the second split has three faces
+    _changes(browser, lambda: _choose(browser, "split", "test"), "the split",
+             lambda s: s[1].endswith("of 3"))
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+    # upload through the page's file input: a real photo shows the detector box
+    photos = sorted((config.SHARED_DATA / "youtube-faces" / "test").glob("*.jpg"))
+    if photos:
+        photo, expect = photos[0], "face at"
+    else:  # no shared data: a blank image, which must be refused
+        photo, expect = tmp_path / "blank.png", "no face"
+        cv2.imwrite(str(photo), np.full((120, 120), 128, np.uint8))
+    browser.execute_script(REVEAL_FILE_INPUT)
+    browser.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-upload-button").click()
+    browser.find_element(By.CSS_SELECTOR, "input.lm-file-input").send_keys(str(photo))
+    _wait(browser, lambda d: expect in _text(d, ".lm-upload-info"),
+          f"the upload of {photo.name} showed no '{expect}'")
+    if photos:  # the whole photo with the box, beside the crop
+        shown = browser.find_element(By.CSS_SELECTOR, ".lm-inspector img.lm-upload-picture")
+        assert shown.is_displayed() and shown.size["width"] > 2 * shown.size["height"] * 0.6

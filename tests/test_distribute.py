@@ -404,5 +404,79 @@ def test_cli_reports_bad_strategy_in_one_line(strategy, env, message):
     assert "Traceback" not in done.stderr
 
 
+
+# --- Keras internals (training.keras_compat) ---------------------------------------
+
+@pytest.mark.parametrize("version, tested", [("3.12.9", False), ("3.13.2", True), ("3.15.1", True),
+                                             ("3.16.0", False), ("4.0.0", False)])
+def test_keras_versions_outside_the_tested_range_fail_in_one_line(version, tested):
+    from landmarklib.training import keras_compat
+
+    if tested:
+        keras_compat.check_keras(version)
+        return
+    with pytest.raises(keras_compat.UntestedKerasError) as info:
+        keras_compat.check_keras(version, what="flatten_layers")
+    message = str(info.value)
+    assert "\n" not in message and f"Keras {version} is installed" in message
+    assert "3.13 to 3.15" in message and "flatten_layers" in message
+
+
+def test_private_calls_check_the_installed_keras(monkeypatch):
+    import keras
+
+    from landmarklib.training import keras_compat
+
+    keras_compat.check_keras()  # the Keras the suite runs with is a tested one
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    monkeypatch.setattr(keras, "__version__", "3.99.0")
+    for call in (lambda: keras_compat.flatten_layers(model),
+                 lambda: keras_compat.symbolic_build(model, None),
+                 lambda: keras_compat.replace_symbolic_build(model, print)):
+        with pytest.raises(keras_compat.UntestedKerasError, match="Keras 3.99.0 is installed"):
+            call()
+
+
+def test_flatten_layers_finds_nested_dropout_and_its_random_state():
+    import keras
+
+    from landmarklib import train
+    from landmarklib.training import keras_compat
+
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.5, name="inner_dropout")],
+                             name="inner")
+    outer = keras.Sequential([keras.Input((4,)), inner, keras.layers.Dense(2, name="head")])
+    names = [layer.name for layer in keras_compat.flatten_layers(outer, include_self=False)]
+    assert {"inner", "inner_dropout", "head"} <= set(names) and outer.name not in names
+    states = train.seed_states(outer)
+    assert list(states) == ["inner_dropout"]
+    outer.get_layer("inner").get_layer("inner_dropout")(np.ones((2, 4)), training=True)
+    assert train.seed_states(outer) != states   # drawing a mask moved the state
+    train.restore_seed_states(outer, states)
+    assert train.seed_states(outer) == states
+
+
+def test_replaced_symbolic_build_is_what_fit_calls():
+    import keras
+
+    from landmarklib.training import keras_compat
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    calls = []
+
+    def build(iterator=None, data_batch=None):
+        calls.append((iterator is not None, data_batch is not None))
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = next(batches)
+                break
+        keras_compat.symbolic_build(model, data_batch)
+
+    keras_compat.replace_symbolic_build(model, build)
+    model.fit(np.zeros((8, 3), "float32"), np.zeros((8, 1), "float32"), epochs=1, verbose=0)
+    assert calls and calls[0][0] and model.optimizer.built
+
+
 if __name__ == "__main__":
     {"mirrored": scenario_mirrored, "worker": scenario_worker}[sys.argv[1]](sys.argv[2])

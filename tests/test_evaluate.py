@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landmarklib import config, evaluate, metrics, models, plots, train
+from landmarklib import analysis, comparison, config, evaluate, metrics, model_plots, models, train
 from landmarklib import keypoints as kp
 from landmarklib.cli import main as cli_main
 from landmarklib.data import FaceSet, write_kaggle_csv
@@ -43,7 +43,7 @@ def make_run_folder(folder, splits, version="v2", key="tinytest0001"):
 @pytest.fixture(scope="module")
 def smoke_splits():
     prof = config.SMOKE
-    return evaluate._splits(prof.dataset, prof.max_images, prof.seed)
+    return evaluate._splits(prof.dataset, prof.max_images, prof.seed, prof.validation_split)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_table_equals_cli_subprocess(ev, runs, tmp_path):
     assert "RMSE" in done.stdout and "mouth_center_bottom_lip" in done.stdout
     got = json.loads(out.read_text())
     assert {"rmse", "mae", "nme", "pck", "per_keypoint"} <= set(got)
-    row = ev.comparison_table(splits=("test",), timing=False).query("model == 'v2' and not flip")
+    row = comparison.comparison_table(ev, splits=("test",), timing=False).query("model == 'v2' and not flip")
     for key in METRIC_KEYS:
         assert got[key] == row[key].item(), key
     assert got["per_keypoint"] == ev.summary("v2", "test")["per_keypoint"]
@@ -90,7 +90,7 @@ def test_table_equals_cli_on_mtfl(ev, runs, tmp_path, flip):
     cli_main(["evaluate", "--model", str(runs["v1"].dir), "--csv", str(csv), "--json", str(out)]
              + (["--flip"] if flip else []))
     got = json.loads(out.read_text())
-    table = ev.comparison_table(splits=("test_mtfl",), flips=(flip,), timing=False)
+    table = comparison.comparison_table(ev, splits=("test_mtfl",), flips=(flip,), timing=False)
     row = table[table["model"] == "v1"].iloc[0]
     for key in METRIC_KEYS:
         assert got[key] == row[key], key
@@ -146,13 +146,13 @@ def test_predictions_are_cached_and_keyed_by_data(runs, ev, tmp_path, monkeypatc
 
 
 def test_comparison_table_shape_timing_and_outputs(ev, tmp_path):
-    table = ev.comparison_table()
-    assert list(table.columns) == list(evaluate.TABLE_COLUMNS)
+    table = comparison.comparison_table(ev)
+    assert list(table.columns) == list(comparison.TABLE_COLUMNS)
     assert len(table) == 3 * 2 * 2  # splits x models x flip
     assert (table["parameters"] > 0).all()
     assert (table["ms_b256"] > 0).all() and (table["ms_b1"] > 0).all()
     assert set(table["split"]) == {"test", "test_detector", "test_mtfl"}
-    tex, csv = evaluate.write_comparison(table, tmp_path / "generated", tmp_path / "cmp.csv")
+    tex, csv = comparison.write_comparison(table, tmp_path / "generated", tmp_path / "cmp.csv")
     text = tex.read_text()
     assert tex.name == "comparison.tex"
     assert text.count(r"\toprule") == 1 and text.count(r"\bottomrule") == 1
@@ -174,13 +174,13 @@ def test_evaluation_rejects_mixed_profiles(runs):
 
 
 def test_ced_curve():
-    x, y, auc = evaluate.ced_curve([2.0, 4.0, np.nan, 6.0, 20.0], max_nme=10, steps=11)
+    x, y, auc = analysis.ced_curve([2.0, 4.0, np.nan, 6.0, 20.0], max_nme=10, steps=11)
     assert y[x == 2.0] == pytest.approx(0.25)  # <= 2 %: one of four defined values
     assert y[x == 5.0] == pytest.approx(0.5) and y[-1] == pytest.approx(0.75)
     # step function sampled every 1 %: exact trapezoid area, then / 10
     steps = np.array([0, 0, .25, .25, .5, .5, .75, .75, .75, .75, .75])
     assert auc == pytest.approx(np.trapezoid(steps, np.arange(11)) / 10)
-    assert evaluate.ced_curve([0.0] * 3)[2] == pytest.approx(1.0)
+    assert analysis.ced_curve([0.0] * 3)[2] == pytest.approx(1.0)
 
 
 def _attribute_faces(n=120, seed=0):
@@ -199,15 +199,15 @@ def _attribute_faces(n=120, seed=0):
 
 def test_attribute_table_and_findings():
     faces, pred = _attribute_faces()
-    table = evaluate.attribute_table(faces, {"m": pred})
+    table = analysis.attribute_table(faces, {"m": pred})
     glasses = table.set_index(["attribute", "group"]).loc[("glasses", "glasses")]
     assert glasses["count"] == 30
     expected = metrics.nme_per_image(faces.keypoints, pred)[:30].mean()
     assert glasses["nme"] == pytest.approx(expected)
-    assert glasses["z"] > evaluate.SIGNIFICANT_Z
+    assert glasses["z"] > analysis.SIGNIFICANT_Z
     frontal = table.set_index(["attribute", "group"]).loc[("pose", "frontal")]
     assert frontal["count"] == 120
-    findings = evaluate.attribute_findings(table)
+    findings = analysis.attribute_findings(table)
     glasses_line = next(s for s in findings if ", glasses:" in s)
     assert "glasses (n=30)" in glasses_line and "clearly worse" in glasses_line
     assert all("no group is clearly worse" in s for s in findings
@@ -217,7 +217,7 @@ def test_attribute_table_and_findings():
 def test_best_worst():
     faces, pred = _attribute_faces()
     per_image = metrics.nme_per_image(faces.keypoints, pred)
-    worst, best = evaluate.best_worst(faces, pred, count=4)
+    worst, best = analysis.best_worst(faces, pred, count=4)
     assert per_image[worst[0]] == per_image.max() and per_image[best[0]] == per_image.min()
     assert (np.diff(per_image[worst]) <= 0).all() and (np.diff(per_image[best]) >= 0).all()
     assert set(worst) <= set(range(30))  # the glasses faces are the worst
@@ -227,11 +227,11 @@ def test_best_worst():
 
 
 FIGURES = {  # report/figures name -> how 04_evaluate draws it
-    "per_keypoint_errors": lambda ev, runs, path: plots.per_keypoint_errors(ev, save_to=path),
-    "ced_curves": lambda ev, runs, path: plots.ced_curves(ev, save_to=path),
-    "error_by_attribute": lambda ev, runs, path: plots.error_by_attribute(ev, save_to=path),
-    "learning_curves_all": lambda ev, runs, path: plots.learning_curves_all(runs, save_to=path),
-    "worst_best_gallery": lambda ev, runs, path: plots.worst_best_gallery(ev, save_to=path),
+    "per_keypoint_errors": lambda ev, runs, path: model_plots.per_keypoint_errors(ev, save_to=path),
+    "ced_curves": lambda ev, runs, path: model_plots.ced_curves(ev, save_to=path),
+    "error_by_attribute": lambda ev, runs, path: model_plots.error_by_attribute(ev, save_to=path),
+    "learning_curves_all": lambda ev, runs, path: model_plots.learning_curves_all(runs, save_to=path),
+    "worst_best_gallery": lambda ev, runs, path: model_plots.worst_best_gallery(ev, save_to=path),
 }
 
 
@@ -246,9 +246,9 @@ def test_figures_are_written(ev, runs, tmp_path):
     legend = [t.get_text() for t in figures["ced_curves"].axes[0].get_legend().get_texts()]
     assert all("AUC" in t for t in legend) and len(legend) == 2
     gallery = figures["worst_best_gallery"]
-    assert sum(bool(ax.images) for ax in gallery.axes) == 2 * plots.GALLERY_COUNT
+    assert sum(bool(ax.images) for ax in gallery.axes) == 2 * model_plots.GALLERY_COUNT
     # per-keypoint bars: on MTFL only its 5 labelled keypoints, one bar per model each
-    per_kp = plots.per_keypoint_errors(ev, split="test_mtfl")
+    per_kp = model_plots.per_keypoint_errors(ev, split="test_mtfl")
     assert len(per_kp.axes[0].patches) == 5 * 2
     for fig in [*figures.values(), per_kp]:
         plt.close(fig)
@@ -256,7 +256,7 @@ def test_figures_are_written(ev, runs, tmp_path):
 
 def test_attribute_figure_needs_attributes(ev):
     with pytest.raises(ValueError, match="attributes"):
-        plots.error_by_attribute(ev, split="test")
+        model_plots.error_by_attribute(ev, split="test")
 
 
 def test_profile_splits_match_training(runs, smoke_splits):
@@ -271,7 +271,7 @@ def test_table_equals_training_results():
     """On a real smoke run, the table reproduces what train() wrote to results.json."""
     run = train.train("v2", "smoke")
     # test_detector is not scored by train(): it is the evaluation's own split
-    table = evaluate.Evaluation({"v2": run}).comparison_table(
+    table = comparison.comparison_table(evaluate.Evaluation({"v2": run}), 
         splits=("test", "test_mtfl"), timing=False)
     for _, row in table.iterrows():
         stored = run.results["splits"][row["split"] + ("_flip" if row["flip"] else "")]

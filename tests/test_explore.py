@@ -64,8 +64,10 @@ def test_figures_return_a_figure_and_save_pdf_and_png(draw, tiny_faces, tmp_path
 
 
 def test_colours_follow_the_subject_side():
-    assert plots.side("left_eye_center") == "left" and plots.side("mouth_right_corner") == "right"
-    assert plots.side("nose_tip") == "centre"
+    from landmarklib.evaluation import drawing
+
+    assert drawing.side("left_eye_center") == "left" and drawing.side("mouth_right_corner") == "right"
+    assert drawing.side("nose_tip") == "centre"
     assert set(plots.KAGGLE_MEANS) == set(kp.NAMES)
     left, right = plots.KAGGLE_MEANS["left_eye_center"], plots.KAGGLE_MEANS["right_eye_center"]
     assert left[0] > right[0]  # Kaggle's left is the image right

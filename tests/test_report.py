@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from landmarklib import config, notebook, plots, report
+from landmarklib import config, latex, model_plots, notebook, report, results, runner, tables
 from landmarklib import keypoints as kp
 
 REPORT_SOURCES = ("main.tex", "sections", "references.bib")
@@ -65,19 +65,19 @@ def write_notebook(path, cells, parameters=None):
 # --- macro names and formatting -----------------------------------------------------------
 
 def test_macro_names_are_letters_only():
-    assert report.macro_name("v4", "Test", "Rmse") == "VfourTestRmse"
-    assert report.macro_name("heatmap", "test_mtfl_flip", "nme") == "HeatmapTestMtflFlipNme"
-    assert report.macro_name("v12") == "Vonetwo"
+    assert latex.macro_name("v4", "Test", "Rmse") == "VfourTestRmse"
+    assert latex.macro_name("heatmap", "test_mtfl_flip", "nme") == "HeatmapTestMtflFlipNme"
+    assert latex.macro_name("v12") == "Vonetwo"
     with pytest.raises(ValueError, match="macro name"):
-        report.macro_name("", "_")
+        latex.macro_name("", "_")
 
 
 def test_latex_escape_and_counts():
-    assert report.latex_escape("a_b & 5%") == r"a\_b \& 5\%"
-    assert report.format_count(3_541_822) == r"3.54\,M"
-    assert report.format_count(12_345) == r"12.3\,k"
-    assert report.format_seconds(30) == r"30\,s"
-    assert report.format_seconds(600) == r"10.0\,min"
+    assert tables.latex_escape("a_b & 5%") == r"a\_b \& 5\%"
+    assert latex.format_count(3_541_822) == r"3.54\,M"
+    assert latex.format_count(12_345) == r"12.3\,k"
+    assert latex.format_seconds(30) == r"30\,s"
+    assert latex.format_seconds(600) == r"10.0\,min"
 
 
 # --- generated LaTeX ----------------------------------------------------------------------
@@ -103,7 +103,7 @@ def test_generated_files_quote_results_json(tmp_path, models_dir):
     assert m["ChangeHeatmapTestNme"] == "n/a"
     # every version gets every macro, missing ones say "not run"
     for version in report.TRAIN_VERSIONS:
-        assert report.macro_name(version, "Test", "Rmse") in m
+        assert latex.macro_name(version, "Test", "Rmse") in m
     assert m["VoneTestRmse"] == r"\notrun"
     assert all(re.fullmatch(r"[A-Za-z]+", name) for name in m)
 
@@ -210,11 +210,11 @@ def test_failure_message_names_notebook_cell_and_error(tmp_path):
     from papermill.exceptions import PapermillExecutionError
 
     source = write_notebook(tmp_path / "07_x.ipynb", ["a = 1", "1 / 0"], parameters="profile = 'x'")
-    job = report.Job("07_x", source, tmp_path / "out.ipynb", {"profile": "smoke"})
+    job = runner.Job("07_x", source, tmp_path / "out.ipynb", {"profile": "smoke"})
     error = PapermillExecutionError(cell_index=3, exec_count=3, source="1 / 0",
                                     ename="ZeroDivisionError", evalue="division by zero",
                                     traceback=[])
-    text = report.describe_failure(job, error)
+    text = runner.describe_failure(job, error)
     assert "07_x.ipynb" in text and "profile=smoke" in text
     assert "cell 3 of 07_x.ipynb" in text      # the committed notebook's 3rd cell
     assert "ZeroDivisionError: division by zero" in text
@@ -256,17 +256,17 @@ def test_learning_curves_writes_pdf_and_png(tmp_path):
     history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [9.0, 5.0, 4.0],
                             "val_loss": [8.0, 6.0, 5.5], "rmse": [3.0, 2.2, 2.0],
                             "val_rmse": [2.8, 2.4, 2.3]})
-    fig = plots.learning_curves(history, save_to=tmp_path / "curves_v9.pdf")
+    fig = model_plots.learning_curves(history, save_to=tmp_path / "curves_v9.pdf")
     assert (tmp_path / "curves_v9.pdf").stat().st_size > 1000
     assert (tmp_path / "curves_v9.png").stat().st_size > 1000
     rmse_axis = fig.axes[1]
     np.testing.assert_allclose(rmse_axis.lines[1].get_ydata(), history["val_rmse"])
     with pytest.raises(ValueError, match="val_rmse"):
-        plots.learning_curves(history.drop(columns="val_rmse"))
+        model_plots.learning_curves(history.drop(columns="val_rmse"))
 
 
 def test_results_frame_has_a_row_per_split():
-    frame = report.results_frame(fake_results("v4", "cpu", 2.0, 6.0))
+    frame = results.results_frame(fake_results("v4", "cpu", 2.0, 6.0))
     assert list(frame.index) == ["val", "val_flip", "test", "test_flip", "test_mtfl",
                                  "test_mtfl_flip"]
     assert frame.loc["test", "rmse"] == 2.0 and frame.loc["test", "images"] == 123
@@ -275,7 +275,7 @@ def test_results_frame_has_a_row_per_split():
 def test_versions_frame_follows_the_registry():
     from landmarklib import models
 
-    frame = report.versions_frame()
+    frame = results.versions_frame()
     assert len(frame) == len(models.REGISTRY)
     assert frame.loc["V1", "rows"] == "complete only" and frame.loc["V2", "rows"] == "all (masked)"
 

@@ -237,11 +237,12 @@ def test_split_chosen_in_the_ui(faces, predictions):
                                   {"test_mtfl": predictions,
                                    "test": {n: p[:3] for n, p in predictions.items()}})
     assert inspector.split == "test_mtfl" and inspector.slider.max == N - 1
+    inspector.slider.value = 6                        # beyond the other split's 3 faces
     inspector.filter_boxes["pose"].value = "frontal"
     inspector.split_box.value = "test"
     assert inspector.split == "test" and inspector.slider.max == 2
     assert inspector.filter_boxes["pose"].disabled              # no attributes on this split
-    assert "in test" in inspector.info.value
+    assert "in test" in inspector.info.value and inspector.drawn["index"] == 0
     inspector.slider.value = 2
     assert tuple(decode(inspector.image.value)[1, 1]) == (40, 40, 40)  # image 2 of `other`
     inspector.split_box.value = "test_mtfl"

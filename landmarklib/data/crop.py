@@ -31,16 +31,39 @@ class ImageReadError(LandmarkError):
     """An image file that cannot be decoded; the message names the file."""
 
 
+def read_image(path, color=False):
+    """Read a JPEG/PNG file (whatever its extension): the package's one image reader.
+
+    Args:
+        path: the image file (any characters in the name: read as bytes, not by OpenCV).
+        color: return uint8 BGR (h, w, 3) instead of uint8 gray (h, w).
+
+    Raises FileNotFoundError or ImageReadError, each naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file")
+    return decode_image(np.fromfile(path, dtype=np.uint8), path, color)
+
+
+def decode_image(data, name, color=False):
+    """Decode JPEG/PNG bytes (a file's content, an upload) to uint8 gray, or BGR with `color`.
+
+    Args:
+        data: the encoded bytes (bytes, memoryview or a uint8 array).
+        name: what to call the image in an error (its file name or "the upload").
+        color: return BGR (h, w, 3) instead of gray (h, w).
+    """
+    buffer = np.frombuffer(bytes(data), np.uint8) if not isinstance(data, np.ndarray) else data
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR if color else cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ImageReadError(f"{name}: not a readable image (JPEG or PNG expected)")
+    return image if color else to_gray(image)
+
+
 def read_gray(path):
     """Read any JPEG/PNG (gray, RGB or RGBA, whatever the extension) as uint8 gray."""
-    path = Path(path)
-    data = np.fromfile(path, dtype=np.uint8) if path.exists() else None
-    if data is None:
-        raise FileNotFoundError(f"{path}: no such image file")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ImageReadError(f"{path}: not a readable image (JPEG or PNG expected)")
-    return to_gray(image)
+    return read_image(path)
 
 
 def to_uint8(image, where="image"):

@@ -70,29 +70,41 @@ def latex_escape(text):
     return "".join(LATEX_SPECIALS.get(c, c) for c in str(text))
 
 
-def _cell(value, decimals):
+def _cell(value, decimals, escape=True):
+    """A table cell: 1,234 / 2.5 / "--" for NaN / escaped text (raw LaTeX without `escape`)."""
     if isinstance(value, (int, np.integer)):
         return f"{value:,}"
     if isinstance(value, (float, np.floating)):
         return "--" if np.isnan(value) else f"{value:,.{decimals}f}"
-    return latex_escape(value)
+    return latex_escape(value) if escape else str(value)
 
 
-def to_latex(table, decimals=1):
-    """A booktabs ``tabular`` of a DataFrame (index as the first column).
+def to_latex(table, decimals=1, index=True, escape=True):
+    """A booktabs ``tabular`` of a DataFrame (``Styler.to_latex(hrules=True)``).
 
-    Numbers are right-aligned with thousands separators; a last row named
-    ``total`` gets a rule of its own above it.
+    Args:
+        table: the DataFrame; its index becomes the first column (named by
+            ``table.index.name``) unless `index` is False.
+        decimals: digits after the point for floats (NaN: "--").
+        index: write the index as the first column.
+        escape: escape text cells and headers; False for cells already in LaTeX.
+
+    Numbers are right-aligned with thousands separators, text is escaped
+    (``latex_escape``); a last row named ``total`` gets a rule of its own above it.
     """
-    header = [latex_escape(table.index.name or "")] + [latex_escape(c) for c in table.columns]
-    lines = [r"\begin{tabular}{l" + "r" * len(table.columns) + "}", r"\toprule",
-             " & ".join(header) + r" \\", r"\midrule"]
-    for name, *values in table.itertuples(name=None):  # keeps each column's type
-        if name == TOTAL and len(table) > 1:
-            lines.append(r"\midrule")
-        cells = [latex_escape(name)] + [_cell(v, decimals) for v in values]
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    frame = table.reset_index() if index else table.reset_index(drop=True)
+    if index:
+        frame = frame.rename(columns={frame.columns[0]: table.index.name or ""})
+    text_columns = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    styler = (frame.style.hide(axis="index")
+              .format(lambda v: _cell(v, decimals, escape))
+              .format_index(latex_escape if escape else str, axis=1))
+    latex = styler.to_latex(hrules=True, column_format="".join(
+        "l" if c in text_columns else "r" for c in frame.columns))
+    lines = latex.splitlines()
+    last = len(lines) - 3   # the last row, before \bottomrule and \end{tabular}
+    if len(frame) > 1 and lines[last].startswith(f"{TOTAL} &"):
+        lines.insert(last, r"\midrule")
     return "\n".join(lines) + "\n"
 
 

@@ -20,9 +20,8 @@ and in which order is plain numpy (``inspector_data``). A slider step
 redraws in a few milliseconds (``redraw_ms``; benchmarks/inspector_speed.py).
 Works with ipywidgets 7.7 (Colab) and 8.
 
-Without a live frontend (papermill, nbconvert, GitHub) a widget cannot be
-drawn: ``show`` sends the widget *and* a static snapshot; ``show(interactive=
-False)`` sends only the snapshot. In Colab, widgets need
+Static viewers (papermill, GitHub) get a snapshot along with the widget
+(``show(interactive=False)``: only the snapshot). Colab needs
 ``google.colab.output.enable_custom_widget_manager()``. See 04_evaluate.
 """
 import base64
@@ -159,6 +158,21 @@ class Inspector(UploadPanel):
             widgets.HBox([self.grid_kind, self.grid_count]), self.grid_box,
             widgets.HBox([self.upload, self.upload_info]), self.upload_image])
         self.widget.add_class("lm-inspector")
+        for widget, name in self._css_names():   # for browser tests and custom styles
+            widget.add_class(f"lm-{name}")
+
+    def _css_names(self):
+        return [(self.split_box, "split"), (self.failures_box, "failures"),
+                (self.threshold_box, "threshold"), (self.order_box, "order"),
+                (self.keypoint_box, "keypoint"), (self.gap_a, "gap-a"), (self.gap_b, "gap-b"),
+                (self.reverse_box, "reverse"), (self.worst_button, "worst"),
+                (self.truth_box, "truth"), (self.lines_box, "lines"),
+                (self.labels_box, "labels"), (self.augment_box, "augment"),
+                (self.grid_kind, "grid-kind"), (self.grid_count, "grid-count"),
+                (self.image, "picture"), (self.info, "info"), (self.upload, "upload-button"),
+                (self.upload_image, "upload-picture"), (self.upload_info, "upload-info"),
+                *[(box, f"filter-{a}") for a, box in self.filter_boxes.items()],
+                *[(box, f"model-{n}") for n, box in self.checks.items()]]
 
     def _connect(self):
         def on(box, action):
@@ -181,7 +195,8 @@ class Inspector(UploadPanel):
     @property
     def index(self):
         """Row of the current split's faces shown now (None when the filters leave none)."""
-        return int(self.order[self.slider.value]) if len(self.order) else None
+        position = self.slider.value
+        return int(self.order[position]) if position < len(self.order) else None
 
     @property
     def selected(self):
@@ -240,7 +255,7 @@ class Inspector(UploadPanel):
         options = data.attribute_options(self.faces.meta)
         self._quiet = True
         try:
-            self.split_box.value = split
+            self.split_box.value, self.slider.value = split, 0   # from the split's first face
             for attribute, box in self.filter_boxes.items():
                 box.options = [data.ALL, *options.get(attribute, [])]
                 box.value = data.ALL
@@ -362,10 +377,8 @@ class Inspector(UploadPanel):
 
     def _repr_mimebundle_(self, **kwargs):
         """Widget for live frontends, snapshot (HTML, PNG, text) for static viewers."""
-        if hasattr(self.widget, "_repr_mimebundle_"):          # ipywidgets 8
-            bundle = self.widget._repr_mimebundle_(**kwargs) or {}
-        else:                                                   # ipywidgets 7
-            bundle = {"application/vnd.jupyter.widget-view+json": {
+        bundle = getattr(self.widget, "_repr_mimebundle_", lambda **_: None)(**kwargs) or {
+            "application/vnd.jupyter.widget-view+json": {  # ipywidgets 7.x has no such method
                 "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}}
         return {**bundle, "text/html": self.snapshot_html(),
                 "image/png": base64.b64encode(self.image.value).decode("ascii"),

@@ -29,6 +29,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from . import keras_compat
+
 STRATEGIES = ("auto", "default", "mirrored", "tpu", "multi-worker")
 # Device files of the TPU chips on a TPU VM (v2-v4: accel, v5e and later: vfio).
 TPU_DEVICE_FILES = ("/dev/accel[0-9]*", "/dev/vfio/[0-9]*")
@@ -202,12 +204,12 @@ def fit_ready(strategy, model):
                 data_batch = tf.nest.map_structure(local_part, next(batches))
                 break
         with strategy.scope():
-            model._symbolic_build(data_batch=data_batch)  # Keras internal: what fit() calls
+            keras_compat.symbolic_build(model, data_batch)  # what fit() calls
 
     def logs_as_vectors(step):
         return lambda data: tf.nest.map_structure(lambda v: tf.reshape(v, [1]), step(data))
 
-    model._maybe_symbolic_build = build_from_local_batch  # replaced for this model only
+    keras_compat.replace_symbolic_build(model, build_from_local_batch)  # this model only
     model.train_step = logs_as_vectors(model.train_step)
     model.test_step = logs_as_vectors(model.test_step)
     return model

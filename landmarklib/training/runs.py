@@ -46,7 +46,16 @@ class Run:
 
 
 def resolve_profile(profile):
-    return config.default_profile() if profile in (None, "auto") else profile
+    """"auto" (or None) -> ``config.default_profile()``; other names are checked.
+
+    Args:
+        profile: "auto", None or a name of ``config.PROFILES``.
+    """
+    if profile in (None, "auto"):
+        return config.default_profile()
+    if profile not in config.PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose auto or one of {sorted(config.PROFILES)}")
+    return profile
 
 
 def run_dir_for(version, profile_name, recipe=None):

@@ -29,7 +29,7 @@ import pandas as pd
 from ..core import config, metrics
 from ..core.files import atomic_path, read_json, write_json
 from ..data import pipeline, registry
-from . import distribute, models
+from . import distribute, keras_compat, models
 from .runs import Run, cache_key, data_manifest, load_run, resolve_profile, run_dir_for  # noqa: F401
 
 EVAL_SPLITS = ("val", "test", "test_mtfl")
@@ -84,7 +84,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 def _seed_generators(model):
     """Layers' random-number states (Dropout): .keras files do not keep them."""
-    return {layer.name: layer.seed_generator for layer in model._flatten_layers()
+    return {layer.name: layer.seed_generator for layer in keras_compat.flatten_layers(model)
             if getattr(layer, "seed_generator", None) is not None}
 
 

@@ -1,0 +1,170 @@
+"""Run the course's notebooks in order with papermill, and say clearly which one failed.
+
+Every numbered notebook ``notebooks/NN_*.ipynb`` runs in name order;
+``03_train`` is a template run once per model version (``TRAIN_VERSIONS``).
+Executed copies, with their outputs, go to ``build/notebooks/`` (e.g.
+``03_train_v4.ipynb``); the committed notebooks stay output-free. The first
+failing notebook stops the run and ``describe_failure`` names the notebook,
+the cell and the error. ``landmarklib.report.make_report`` drives it.
+"""
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import config
+from ..core.errors import LandmarkError
+from ..training import models
+
+NOTEBOOKS = config.ROOT / "notebooks"
+REPORT = config.ROOT / "report"
+EXECUTED = config.BUILD / "notebooks"
+NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"   # the numbered notebooks of the course
+TRAIN_NOTEBOOK = "03_train"
+TRAIN_VERSIONS = tuple(models.REGISTRY)  # v1, v2, v3, v4, heatmap, transfer
+KERNEL = "python3"
+KERNEL_START_TIMEOUT = 180   # seconds; TensorFlow kernels start slowly on busy CPUs
+# Longest a single cell may run, per profile (None: no limit). A cell that runs
+# past it fails the notebook instead of hanging the report (a lost kernel
+# message leaves papermill waiting forever); a timed-out notebook is run once
+# more in a fresh kernel before the report gives up.
+CELL_TIMEOUT = {"smoke": 900, "cpu": 7200, "full": None}
+RETRIES_AFTER_TIMEOUT = 1
+# Parameters a notebook receives if its `parameters` cell declares them.
+# interactive=False: no live ipywidgets in a headless run (nbclient can wait forever on a widget's messages).
+OPTIONAL_PARAMETERS = ("figures_dir", "generated_dir", "interactive")
+
+
+@dataclass
+class Job:
+    """One papermill execution: a notebook, its parameters, the executed copy."""
+
+    name: str
+    source: Path
+    output: Path
+    parameters: dict = field(default_factory=dict)
+
+
+def plan(profile, notebooks_dir=NOTEBOOKS, build_dir=EXECUTED, report_dir=REPORT, only=None):
+    """The jobs of a report run, in order (``03_train`` once per version).
+
+    ``only``: keep the jobs whose name contains one of these strings
+    (``["03_train_v4"]``, ``["explore"]``).
+    """
+    notebooks_dir, build_dir, report_dir = Path(notebooks_dir), Path(build_dir), Path(report_dir)
+    sources = sorted(notebooks_dir.glob(NOTEBOOK_PATTERN))
+    if not sources:
+        raise FileNotFoundError(f"{notebooks_dir}: no numbered notebooks ({NOTEBOOK_PATTERN})")
+    shared = {"profile": profile, "figures_dir": str((report_dir / "figures").resolve()),
+              "generated_dir": str((report_dir / "generated").resolve()), "interactive": False}
+    jobs = []
+    for source in sources:
+        declared = _declared_parameters(source)
+        params = {"profile": profile}
+        params.update({k: shared[k] for k in OPTIONAL_PARAMETERS if k in declared})
+        if source.stem == TRAIN_NOTEBOOK:
+            jobs += [Job(f"{source.stem}_{v}", source, build_dir / f"{source.stem}_{v}.ipynb",
+                         {**params, "model_version": v}) for v in TRAIN_VERSIONS]
+        else:
+            jobs.append(Job(source.stem, source, build_dir / source.name, params))
+    if only:
+        jobs = [j for j in jobs if any(word in j.name for word in only)]
+        if not jobs:
+            raise LandmarkError(f"--only {only}: matches no notebook in {notebooks_dir}")
+    return jobs
+
+
+def _declared_parameters(path):
+    """Names in the notebook's `parameters` cell (empty if it has none)."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(path)))
+
+
+def run_notebook(job, cwd):
+    """Execute one job with papermill; raises papermill's errors on failure."""
+    import papermill
+
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+    timeout = CELL_TIMEOUT.get(job.parameters.get("profile"), CELL_TIMEOUT["cpu"])
+    for attempt in range(RETRIES_AFTER_TIMEOUT + 1):
+        try:
+            papermill.execute_notebook(
+                str(job.source), str(job.output), parameters=job.parameters, kernel_name=KERNEL,
+                cwd=str(cwd), log_output=True, progress_bar=sys.stderr.isatty(),
+                start_timeout=KERNEL_START_TIMEOUT, execution_timeout=timeout)
+            return
+        except TimeoutError:  # nbclient's CellTimeoutError
+            if attempt == RETRIES_AFTER_TIMEOUT:
+                raise
+            print(f"    {job.name}: a cell ran past {timeout} s; running the notebook again",
+                  flush=True)
+
+
+def describe_failure(job, error):
+    """A few lines saying which notebook and cell failed, and why."""
+    from papermill.exceptions import PapermillExecutionError
+
+    params = ", ".join(f"{k}={v}" for k, v in job.parameters.items()
+                       if k not in OPTIONAL_PARAMETERS)
+    lines = [f"FAILED: notebook {job.source.name} ({params})"]
+    if isinstance(error, PapermillExecutionError):
+        cell = _source_cell_number(job.source, error.source)
+        where = f"cell {cell} of {job.source.name}" if cell else f"cell {error.cell_index + 1}"
+        first = next((s for s in error.source.splitlines() if s.strip()), "")
+        lines += [f"  in {where} (In [{error.exec_count}] of the executed copy): {first.strip()}",
+                  f"  {error.ename}: {error.evalue}"]
+    else:
+        lines += [f"  {type(error).__name__}: {error}"]
+    lines.append(f"  executed copy with the full traceback: {job.output}")
+    return "\n".join(lines)
+
+
+def _source_cell_number(source, cell_source):
+    """1-based number of the cell with this source in the committed notebook."""
+    import nbformat
+
+    nb = nbformat.read(str(source), as_version=4)
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.source == cell_source:
+            return number
+    return None
+
+
+def _log_papermill_output():
+    """Show the cells' output as they run (papermill logs it at INFO)."""
+    logger = logging.getLogger("papermill")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("    %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def run_notebooks(jobs, cwd):
+    """Run the jobs in order; returns the failed (job, error) or None."""
+    _log_papermill_output()
+    start = time.perf_counter()
+    for i, job in enumerate(jobs, start=1):
+        print(f"[{i}/{len(jobs)}] {job.name} -> {job.output}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            run_notebook(job, cwd)
+        except Exception as error:  # papermill's, a missing kernel, ...: all end the run
+            print(f"[{i}/{len(jobs)}] {job.name} failed after {format_duration(time.perf_counter() - t0)}",
+                  flush=True)
+            return job, error
+        print(f"[{i}/{len(jobs)}] {job.name} done in {format_duration(time.perf_counter() - t0)} "
+              f"(total {format_duration(time.perf_counter() - start)})", flush=True)
+    return None
+
+
+def format_duration(seconds):
+    """Seconds in the unit that reads best: "45 s", "12.5 min", "2.1 h"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
