@@ -53,8 +53,8 @@ meta = pd.DataFrame({"source": ["synthetic"] * n, "pose": [3, 3, 1, 3, 5, 3, 3, 
                      "gender": [1] * 4 + [2] * 4})
 faces = lm.datasets.FaceSet(images, keypoints, meta)
 offset = np.zeros((n, 1), np.float32)
-offset[5], offset[2] = 6.0, -6.0       # image 5: model a's worst; image 2: a's best
-predictions = {"a": keypoints + 1.0 + offset,
+offset[5], offset[2] = 6.0, -1.0       # image 5: model a's worst; image 2: a's best
+predictions = {"a": keypoints + 1.0 + offset + rng.normal(0, 1, keypoints.shape).astype(np.float32),
                "b": keypoints + 2.0 + rng.normal(0, 1, keypoints.shape).astype(np.float32)}
 other = lm.datasets.FaceSet(images[:3], keypoints[:3], pd.DataFrame({"source": ["ytf"] * 3}))
 splits = {"test_mtfl": faces, "test": other}
@@ -271,6 +271,7 @@ def test_every_control_changes_what_the_page_shows(voila_url, browser, tmp_path)
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from landmarklib import keypoints as kp
     from landmarklib import metrics
     from landmarklib.evaluation import inspector_data
 
@@ -307,16 +308,23 @@ def test_every_control_changes_what_the_page_shows(voila_url, browser, tmp_path)
     rank = {k: list(inspector_data.descending(v)) for k, v in nme.items()}
     _changes(browser, lambda: _choose(browser, "order", "error (worst first)"), "order by NME",
              lambda s: s[1].startswith(f"{rank['a'].index(2) + 1} of 8"))
-    err = metrics.point_errors(faces.keypoints, pred["a"])[:, 13]   # nose tip
-    by_nose = list(inspector_data.descending(err))
-    _choose(browser, "keypoint", "nose_tip")
-    _changes(browser, lambda: _choose(browser, "order", "keypoint error"), "order by keypoint",
-             lambda s: s[1].startswith(f"{by_nose.index(2) + 1} of 8"))
+    errors = metrics.point_errors(faces.keypoints, pred["a"])
+    by_point = {k: list(inspector_data.descending(errors[:, kp.INDEX[k]]))
+                for k in ("left_eye_center", "mouth_left_corner")}
+    assert by_point["left_eye_center"].index(2) != by_point["mouth_left_corner"].index(2)
+    for point in by_point:  # the first keypoint is chosen already, then another one
+        position = by_point[point].index(2) + 1
+        _changes(browser, lambda p=point: (_choose(browser, "keypoint", p),
+                                           _choose(browser, "order", "keypoint error")),
+                 f"order by {point}", lambda s, n=position: s[1].startswith(f"{n} of 8"))
     gap = list(inspector_data.descending(nme["a"] - nme["b"]))
     _changes(browser, lambda: _choose(browser, "order", "model gap (A - B)"), "order by gap",
              lambda s: s[1].startswith(f"{gap.index(2) + 1} of 8"))
     _changes(browser, lambda: _tick(browser, "reverse"), "reverse",
              lambda s: s[1].startswith(f"{8 - gap.index(2)} of 8"))
+    _changes(browser, lambda: _choose(browser, "gap-a", "b"), "model A := b",  # b - b: no gap
+             lambda s: s[1].startswith("3 of 8"))
+    _tick(browser, "reverse")
 
     # worst button: model a's worst face
     worst = browser.find_element(By.CSS_SELECTOR, ".lm-inspector .lm-worst")
