@@ -7,6 +7,7 @@ Python then runs that copy from a directory outside the checkout.
 """
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -16,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PACKAGE_FILES = ("pyproject.toml", "README.md")   # besides landmarklib/
 SUBCOMMANDS = ("convert", "train", "evaluate", "predict", "report", "video", "predict-image")
 # import name -> distribution, where they differ
 DISTRIBUTIONS = {"cv2": "opencv-python-headless", "yaml": "pyyaml", "IPython": "ipykernel"}
@@ -25,11 +27,21 @@ UNLOCKED_EXTRAS = ("detectors",)
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """The package installed by ``pip install .`` into a folder of its own."""
+    """The package installed by ``pip install .`` into a folder of its own.
+
+    It is built from a copy of what the package consists of (pyproject.toml,
+    README.md, landmarklib/), so that setuptools' build/ folder lands in the
+    copy, not in the checkout, and no stale build output can be installed.
+    """
+    source = tmp_path_factory.mktemp("source")
+    for name in PACKAGE_FILES:
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "landmarklib", source / "landmarklib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     target = tmp_path_factory.mktemp("site")
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-cache-dir", "--target", str(target), str(ROOT)],
+         "--no-cache-dir", "--target", str(target), str(source)],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     return target
