@@ -10,10 +10,120 @@
     predict-image landmarks drawn on still images
     export        a trained model -> TFLite
 
-Each command's work lives in the module named after it; this file only parses.
+Each command's work lives in the module named after it; this file only parses
+and checks the arguments and files it is given before TensorFlow is imported.
+
+Errors: bad input (``LandmarkError``, a missing file, a refused permission or
+download) prints one line and exits with 2; anything else is a bug and keeps
+its traceback. TensorFlow's own start-up logging is silenced unless ``--verbose``.
 """
 import argparse
+import os
+import re
 import sys
+import tempfile
+from pathlib import Path
+
+from .core.errors import LandmarkError
+
+USAGE_ERROR = 2
+# Exceptions that mean "the input is wrong", shown as one line without a traceback.
+USER_ERRORS = (LandmarkError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+               PermissionError, ConnectionError)
+# TF_CPP_MIN_LOG_LEVEL without --verbose: 2 hides TensorFlow's C++ INFO and WARNING
+# lines (oneDNN notice, CPU-feature notice, absl's pre-init warning).
+QUIET_TF_LOG_LEVEL = "2"
+MODEL_FILES = ("model.keras", "config.json")
+NO_TENSORFLOW = ("convert",)  # commands that never import TensorFlow
+# What TensorFlow's C++ code writes to stderr while it is imported.
+TF_START_UP_LINE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)"
+                              r"|[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\]"
+                              r"|To enable the following instructions: )")
+# command -> options naming files it reads (video's --csv is an output, so not here)
+INPUT_FILES = {"evaluate": ("--csv",), "predict": ("--csv", "--lookup"), "video": ("input",),
+               "predict-image": ("images",)}
+
+
+def check_model_folder(path):
+    """A LandmarkError/FileNotFoundError unless `path` holds a trained run (no TF needed).
+
+    Args:
+        path: the --model argument.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such model folder (train one with "
+                                f"`python -m landmarklib train --version v4`)")
+    for name in MODEL_FILES:
+        if not (path / name).exists():
+            raise FileNotFoundError(f"{path}: not a model folder, {name} is missing")
+
+
+def check_input_file(path, option):
+    """FileNotFoundError unless `path` (given as `option`) is an existing file.
+
+    Args:
+        path: the file named on the command line (None: not given, nothing checked).
+        option: how the user gave it, e.g. "--csv" (a positional's name is not shown).
+    """
+    if path is not None and not Path(path).is_file():
+        what = "a folder, not a file" if Path(path).is_dir() else "no such file"
+        named = f"{option} " if option.startswith("--") else ""
+        raise FileNotFoundError(f"{named}{path}: {what}")
+
+
+def check_arguments(args):
+    """Check what can be checked without TensorFlow: model folders, input files,
+    profile names and ``--set`` values, so that bad input fails fast and alone."""
+    from .core import config
+
+    if getattr(args, "model", None) is not None:
+        check_model_folder(args.model)
+    for option in INPUT_FILES.get(args.command, ()):
+        given = getattr(args, option.lstrip("-").replace("-", "_"), None)
+        for path in given if isinstance(given, list) else [given]:
+            check_input_file(path, option)
+    profile = getattr(args, "profile", None)
+    if profile not in (None, "auto") and profile not in config.PROFILES:
+        raise LandmarkError(f"--profile {profile}: unknown profile; choose auto or one of "
+                            f"{sorted(config.PROFILES)}")
+    if args.command == "train":
+        args.overrides = config.parse_overrides(args.set)
+        if profile not in (None, "auto"):
+            config.get_profile(profile, **args.overrides)  # the values' ranges
+
+
+def quiet_tensorflow(verbose=False):
+    """Import TensorFlow without its C++ start-up lines unless `verbose`.
+
+    TF_CPP_MIN_LOG_LEVEL (set here unless the user set it) hides the lines
+    TensorFlow logs once running (CPU-feature notice, warnings). TensorFlow
+    2.20/2.21 print the oneDNN notice and absl's pre-initialisation warning
+    while being imported, whatever that level says, so the import runs with
+    the process's stderr captured, and what is not such a line is passed on.
+
+    Args:
+        verbose: the --verbose flag (then nothing is hidden).
+    """
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                if not TF_START_UP_LINE.match(line):
+                    sys.stderr.write(line)
 
 
 def _convert(args):
@@ -27,10 +137,8 @@ def _convert(args):
 def _train(args):
     from .training import train
 
-    overrides = dict(kv.split("=", 1) for kv in args.set or [])
     run = train.train(args.version, args.profile, retrain=args.retrain,
-                      strategy=args.strategy, recipe=args.recipe,
-                      **train.parse_overrides(overrides))
+                      strategy=args.strategy, recipe=args.recipe, **args.overrides)
     print(f"run folder: {run.dir}")
 
 
@@ -80,7 +188,16 @@ def _export(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m landmarklib", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log lines and progress")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_parser = sub.add_parser
+
+    def with_common(name, **kwargs):
+        return add_parser(name, parents=[common], **kwargs)
+
+    sub.add_parser = with_common  # every subcommand gets --verbose
 
     p = sub.add_parser("convert", help="convert a face source to a Kaggle-format CSV")
     p.add_argument("--source", required=True, choices=["youtube-faces", "mtfl", "kaggle", "csv"])
@@ -161,14 +278,18 @@ def build_parser():
 
 
 def main(argv=None):
+    """Parse `argv`, check it, run the command; one line and exit 2 on bad input."""
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
+        if args.command not in NO_TENSORFLOW:
+            quiet_tensorflow(args.verbose)
         args.func(args)
-    except (ValueError, FileNotFoundError, PermissionError, ConnectionError, KeyError) as err:
+    except USER_ERRORS as err:
         # Clear one-line errors for bad input; tracebacks are for bugs.
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
+        print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
+              file=sys.stderr)
+        sys.exit(USAGE_ERROR)
 
 
 if __name__ == "__main__":

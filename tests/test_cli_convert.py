@@ -1,6 +1,7 @@
 """The command line: ``python -m landmarklib convert`` end to end, its errors,
 and ``--help`` on every subcommand (parsing only)."""
 import argparse
+import os
 import subprocess
 import sys
 
@@ -117,3 +118,106 @@ def test_every_subcommand_has_help(capsys):
         assert stop.value.code == 0
         out = capsys.readouterr().out
         assert out.startswith("usage: python -m landmarklib") and len(out) > 100, name
+
+
+# --- errors: one line for bad input, a traceback for bugs, TensorFlow kept quiet ----
+
+def _subprocess(*args):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-m", "landmarklib", *args], capture_output=True,
+                          text=True, cwd=config.ROOT, env=env, timeout=300)
+
+
+def test_missing_model_is_exactly_one_line_before_tensorflow(tmp_path):
+    done = _subprocess("evaluate", "--model", "/nonexistent", "--csv", "x.csv")
+    assert done.returncode == USAGE_ERROR
+    assert done.stderr.splitlines() == [
+        "error: /nonexistent: no such model folder (train one with "
+        "`python -m landmarklib train --version v4`)"], done.stderr
+    assert done.stdout == ""
+
+
+def test_missing_csv_is_named_before_the_model_loads(tmp_path, capsys):
+    model = tmp_path / "run"
+    model.mkdir()
+    for name in cli.MODEL_FILES:
+        (model / name).write_text("{}")
+    code, _, err = run_main(["evaluate", "--model", str(model), "--csv",
+                             str(tmp_path / "nope.csv")], capsys)
+    assert code == USAGE_ERROR and err == f"error: --csv {tmp_path / 'nope.csv'}: no such file\n"
+    (model / "model.keras").unlink()
+    code, _, err = run_main(["predict", "--model", str(model), "--csv", "x.csv",
+                             "--out", "y.csv"], capsys)
+    assert code == USAGE_ERROR and "model.keras is missing" in err
+
+
+@pytest.mark.slow
+def test_tensorflow_start_up_lines_are_hidden_unless_verbose():
+    """`train` imports TensorFlow before it finds the version unknown: stderr is
+    still the one error line; --verbose shows TensorFlow's own lines."""
+    done = _subprocess("train", "--version", "v7", "--profile", "smoke")
+    assert done.returncode == USAGE_ERROR
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert "unknown model version 'v7'" in done.stderr
+    loud = _subprocess("train", "--version", "v7", "--profile", "smoke", "--verbose")
+    assert loud.returncode == USAGE_ERROR and len(loud.stderr.splitlines()) > 1
+
+
+@pytest.mark.parametrize("value, words", [
+    ("epochs", "--set epochs: expected FIELD=VALUE, e.g. --set epochs=100"),
+    ("epochs=x", "--set epochs=x: epochs expects an integer, got 'x'"),
+    ("learning_rate=fast", "learning_rate expects a number, got 'fast'"),
+    ("epochs=0", "field epochs: expected an integer >= 1, got 0"),
+    ("validation_split=1.5", "field validation_split: expected a fraction in [0, 1), got 1.5"),
+    ("epoch=3", "--set epoch=3: unknown profile field 'epoch'"),
+])
+def test_bad_set_values_name_the_field_and_type(value, words, capsys):
+    code, _, err = run_main(["train", "--version", "v2", "--profile", "smoke", "--set", value],
+                            capsys)
+    assert code == USAGE_ERROR
+    assert err.startswith("error: ") and words in err and len(err.splitlines()) == 1, err
+
+
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, capsys):
+    from landmarklib.core.errors import LandmarkError
+
+    def user_error(args):
+        raise LandmarkError("in.csv, line 3: expected 31 fields, got 30")
+
+    def bug(args):
+        raise ValueError("a library bug")
+
+    parser = cli.build_parser
+    for func, expected in ((user_error, "error: in.csv, line 3: expected 31 fields, got 30\n"),
+                           (bug, None)):
+        def build(func=func):
+            p = parser()
+            p.set_defaults(func=func)
+            for action in p._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    action.choices["convert"].set_defaults(func=func)
+            return p
+
+        monkeypatch.setattr(cli, "build_parser", build)
+        argv = ["convert", "--source", "csv", "--out", "o.csv"]
+        if expected is None:
+            with pytest.raises(ValueError, match="a library bug"):  # not swallowed
+                cli.main(argv)
+        else:
+            assert run_main(argv, capsys)[2] == expected
+
+
+def test_convert_mtfl_test_split_from_a_folder_with_only_testing_txt(shared_data, tmp_path,
+                                                                     capsys):
+    root = tmp_path / "mtfl"
+    root.mkdir()
+    (root / "testing.txt").write_bytes((shared_data / "mtfl" / "testing.txt").read_bytes())
+    (root / "AFLW").symlink_to(shared_data / "mtfl" / "AFLW")
+    out = tmp_path / "test.csv"
+    code, stdout, err = run_main(["convert", "--source", "mtfl", "--root", str(root),
+                                  "--split", "test", "--out", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    assert f"wrote 500 faces to {out}" in stdout
+    code, _, err = run_main(["convert", "--source", "mtfl", "--root", str(root),
+                             "--split", "train", "--out", str(out)], capsys)
+    assert code == USAGE_ERROR and "no training.txt here" in err

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import keypoints as kp
+from ..core.errors import LandmarkError
 from ..core.files import atomic_path
 from ..training.models import mirror, predict  # noqa: F401  (re-exported: lm.predict.predict)
 from ..training.runs import load_run
@@ -33,17 +34,17 @@ def write_submission(faces, pred, lookup_path, path):
     lookup = pd.read_csv(lookup_path)
     missing = {"RowId", "ImageId", "FeatureName"} - set(lookup.columns)
     if missing:
-        raise ValueError(f"{lookup_path}: not an IdLookupTable.csv, missing columns {sorted(missing)}")
+        raise LandmarkError(f"{lookup_path}: not an IdLookupTable.csv, missing columns {sorted(missing)}")
     ids = faces.meta["ImageId"].to_numpy() if "ImageId" in faces.meta else np.arange(1, len(pred) + 1)
     row_of = {int(i): r for r, i in enumerate(ids)}
     col_of = {c: j for j, c in enumerate(kp.COLUMNS)}
     unknown_ids = sorted(set(lookup["ImageId"]) - set(row_of))
     if unknown_ids:
-        raise ValueError(f"{lookup_path}: ImageId {unknown_ids[0]} (and {len(unknown_ids) - 1} more) "
+        raise LandmarkError(f"{lookup_path}: ImageId {unknown_ids[0]} (and {len(unknown_ids) - 1} more) "
                          f"not among the {len(ids)} images predicted")
     bad_features = sorted(set(lookup["FeatureName"]) - set(col_of))
     if bad_features:
-        raise ValueError(f"{lookup_path}: unknown FeatureName {bad_features[0]!r}")
+        raise LandmarkError(f"{lookup_path}: unknown FeatureName {bad_features[0]!r}")
     rows = lookup["ImageId"].map(row_of).to_numpy()
     cols = lookup["FeatureName"].map(col_of).to_numpy()
     location = np.clip(pred[rows, cols], 0, kp.IMAGE_SIZE)
@@ -57,9 +58,9 @@ def predict_cli(model_dir, csv_path, out=None, submission=None, lookup=None, fli
     from ..data import read_kaggle_csv
 
     if not out and not submission:
-        raise ValueError("give --out predictions.csv and/or --submission submission.csv")
+        raise LandmarkError("give --out predictions.csv and/or --submission submission.csv")
     if submission and not lookup:
-        raise ValueError("--submission needs --lookup IdLookupTable.csv")
+        raise LandmarkError("--submission needs --lookup IdLookupTable.csv")
     run = load_run(model_dir)
     faces = read_kaggle_csv(csv_path)
     pred = predict(run.model, faces.images, flip=flip)

@@ -30,6 +30,7 @@ import tensorflow as tf
 from keras import ops
 
 from . import keras_compat
+from ..core.errors import LandmarkError
 
 STRATEGIES = ("auto", "default", "mirrored", "tpu", "multi-worker")
 # Device files of the TPU chips on a TPU VM (v2-v4: accel, v5e and later: vfio).
@@ -49,7 +50,7 @@ def get_strategy(name="auto"):
     if isinstance(name, tf.distribute.Strategy):
         return name
     if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+        raise LandmarkError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "auto":
         return _auto()
     if name == "default":
@@ -94,12 +95,12 @@ def _tpu_target():
 def _tpu_strategy():
     target = _tpu_target()
     if target is None:
-        raise ValueError("strategy 'tpu' asked for, but no TPU was found (on Colab: "
+        raise LandmarkError("strategy 'tpu' asked for, but no TPU was found (on Colab: "
                          "Runtime > Change runtime type > TPU)")
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver.connect(tpu=target)
     except (ValueError, RuntimeError, tf.errors.OpError) as err:
-        raise ValueError(f"strategy 'tpu': a TPU ({target}) is there, but TensorFlow could not "
+        raise LandmarkError(f"strategy 'tpu': a TPU ({target}) is there, but TensorFlow could not "
                          f"start it: {err}. The TensorFlow installed must be built for TPUs "
                          f"(Colab's TPU runtime image)") from None
     return tf.distribute.TPUStrategy(resolver)
@@ -112,11 +113,11 @@ def check_tf_config(text):
     TF_CONFIG_EXAMPLE): the same cluster on every worker, each its own index.
     """
     def fail(problem):
-        raise ValueError(f"TF_CONFIG {problem}; expected e.g. TF_CONFIG='{TF_CONFIG_EXAMPLE}' "
+        raise LandmarkError(f"TF_CONFIG {problem}; expected e.g. TF_CONFIG='{TF_CONFIG_EXAMPLE}' "
                          f"(same cluster on every machine, each with its own index)")
 
     if not text:
-        raise ValueError("strategy 'multi-worker' needs the TF_CONFIG environment variable "
+        raise LandmarkError("strategy 'multi-worker' needs the TF_CONFIG environment variable "
                          f"(the cluster's addresses and this worker's task), e.g. "
                          f"TF_CONFIG='{TF_CONFIG_EXAMPLE}'; see README, \"Several machines\"")
     try:

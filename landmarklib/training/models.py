@@ -28,6 +28,7 @@ from keras import layers
 
 from ..core import config
 from ..core import keypoints as kp
+from ..core.errors import LandmarkError
 from ..data.pipeline import check_images, to_model_input
 
 HALF = kp.IMAGE_SIZE / 2  # outputs are predicted as (x - 48) / 48, then rescaled
@@ -56,7 +57,7 @@ REGISTRY = {
 
 def get_version(name):
     if name not in REGISTRY:
-        raise ValueError(f"unknown model version {name!r}; choose one of {list(REGISTRY)}")
+        raise LandmarkError(f"unknown model version {name!r}; choose one of {list(REGISTRY)}")
     return REGISTRY[name]
 
 

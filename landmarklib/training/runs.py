@@ -11,9 +11,12 @@ A run lives in ``models/<version>-<profile>/`` (see ``run_dir_for``):
 ``training.train`` writes runs; ``inference``, ``evaluation`` and ``demo`` only
 open them with ``load_run``, so loading a model never imports the training loop.
 """
+import ast
 import hashlib
 import json
+import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import keras
@@ -21,13 +24,28 @@ import pandas as pd
 
 from ..core import config
 from ..core import keypoints as kp
+from ..core.errors import LandmarkError
 from ..core.files import read_json
 from ..data import registry
 from . import models
 
-# Part of every run's cache key: bump it when a change to the models, the
-# training loop or the augmentation should invalidate saved runs.
-TRAIN_CODE_VERSION = 1
+# Modules (below landmarklib/) whose code decides what a trained model is: a
+# hash of their source (comments and docstrings aside) is part of every run's
+# cache key, so editing any of them retrains instead of reloading a stale run.
+# A listed module that does not exist counts as absent (also hashed).
+TRAINING_MODULES = (
+    "core.keypoints", "core.metrics",
+    "data.crop", "data.sources", "data.registry", "data.kaggle_csv",
+    "data.pipeline", "data.augment", "data.recipes",
+    "training.models", "training.train", "training.distribute",
+)
+# ... and what turns a trained model into predictions (mirroring, test-time
+# flip, batching): part of the key of cached predictions (evaluation.evaluate).
+PREDICTION_MODULES = ("core.keypoints", "data.pipeline", "training.models", "inference.predict")
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# The file Keras looks for (in $KERAS_HOME/models, default ~/.keras/models) for
+# the transfer backbone's ImageNet weights (MobileNetV3-Small, minimalistic, no top).
+TRANSFER_IMAGENET_FILE = "weights_mobilenet_v3_small_minimalistic_224_1.0_float_no_top_v2.h5"
 
 
 @dataclass
@@ -66,15 +84,87 @@ def run_dir_for(version, profile_name, recipe=None):
     return config.MODELS / f"{version}-{profile_name}"
 
 
+def module_digest(name):
+    """sha256 of module `name`'s code (e.g. "training.models"), comments and
+    docstrings left out; "absent" if there is no such file.
+
+    Args:
+        name: a module path below landmarklib, dotted.
+    """
+    path = PACKAGE_DIR.joinpath(*name.split(".")).with_suffix(".py")
+    if not path.exists():
+        return "absent"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):  # a docstring edit changes no model
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            body[0] = ast.Pass()
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+def code_digest(modules=TRAINING_MODULES):
+    """One short hash of the code of `modules` (default: TRAINING_MODULES).
+
+    Args:
+        modules: dotted module paths below landmarklib.
+    """
+    blob = json.dumps({name: module_digest(name) for name in modules}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=8)
+def _file_sha256(path, size, mtime):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def file_digest(path):
+    """Short sha256 of a file's bytes (cached by path, size and modification time)."""
+    stat = Path(path).stat()
+    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def keras_weights_file(name=TRANSFER_IMAGENET_FILE):
+    """Where Keras keeps (or would download) a weights file: $KERAS_HOME/models/name."""
+    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return Path(home) / "models" / name
+
+
+def transfer_weights_source(weights=None):
+    """What the transfer backbone would start from now, as a cache-key string.
+
+    "none" (random); "file:<sha>" / "file-missing:<path>" for a weights file;
+    for "imagenet", "imagenet:<sha>" when Keras has the file locally, else
+    "imagenet:download" (Keras downloads it, or training starts from scratch).
+    So a run trained without the weights is not reused once they are there.
+
+    Args:
+        weights: "imagenet", a path or "none"; default ``config.TRANSFER_WEIGHTS``.
+    """
+    weights = str(config.TRANSFER_WEIGHTS if weights is None else weights)
+    if weights.lower() == "none":
+        return "none"
+    if weights == "imagenet":
+        local = keras_weights_file()
+        return f"imagenet:{file_digest(local)}" if local.is_file() else "imagenet:download"
+    path = Path(weights).expanduser()
+    return f"file:{file_digest(path)}" if path.is_file() else f"file-missing:{path}"
+
+
 def cache_key(version, profile, manifest, recipe=None):
     """What decides whether a saved run can be reused: version, profile, data,
-    training-code version, for augmented versions the recipe's ranges, and for
-    the transfer model where its backbone weights come from."""
+    the training code (``code_digest``), for augmented versions the recipe's
+    ranges, and for the transfer model the backbone weights it would load
+    (``transfer_weights_source``)."""
     content = {"version": version, "profile": profile.to_dict(), "data": manifest,
-               "code": TRAIN_CODE_VERSION}
+               "code": code_digest()}
     spec = models.get_version(version)
-    if spec.builder == "transfer" and config.TRANSFER_WEIGHTS != "imagenet":
-        content["weights"] = config.TRANSFER_WEIGHTS  # (the default adds nothing)
+    if spec.builder == "transfer":
+        content["weights"] = transfer_weights_source()
     recipe = recipe or spec.augment
     if recipe != "none":
         from ..data import augment
@@ -103,7 +193,7 @@ def load_run(path, expect_version=None):
             raise FileNotFoundError(f"{path}: not a model folder, {name} is missing")
     cfg = read_json(path / "config.json")
     if expect_version is not None and cfg.get("version") != expect_version:
-        raise ValueError(f"{path}: holds a {cfg.get('version')} model, expected {expect_version}")
+        raise LandmarkError(f"{path}: holds a {cfg.get('version')} model, expected {expect_version}")
     model = keras.models.load_model(path / "model.keras", compile=False,
                                     custom_objects=models.CUSTOM_OBJECTS)
     results = read_json(path / "results.json") if (path / "results.json").exists() else {}

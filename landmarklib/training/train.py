@@ -8,8 +8,9 @@ A run lives in ``models/<version>-<profile>/``:
     results.json     metrics on every evaluation split, time, images/s, machine
     checkpoint/      while training: the last finished epoch (for resuming)
 
-Runs are cached by a hash of (version, profile fields, data manifest, code
-version): calling ``train`` again with nothing changed loads the saved model.
+Runs are cached by a hash of (version, profile fields, data manifest, the
+source of the training code, see ``runs.TRAINING_MODULES``): calling
+``train`` again with nothing changed loads the saved model.
 An interrupted run resumes from its last finished epoch and, because the
 input stream depends only on (seed, epoch), ends with the same result.
 See 03_train.
@@ -30,7 +31,8 @@ from ..core import config, metrics
 from ..core.files import atomic_path, read_json, write_json
 from ..data import pipeline, registry
 from . import distribute, keras_compat, models
-from .runs import Run, cache_key, data_manifest, load_run, resolve_profile, run_dir_for  # noqa: F401
+from .runs import (Run, cache_key, code_digest, data_manifest, load_run,  # noqa: F401
+                   resolve_profile, run_dir_for, transfer_weights_source)
 
 EVAL_SPLITS = ("val", "test", "test_mtfl")
 
@@ -244,7 +246,11 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
         "splits": evaluate_splits(model, splits, prof.pck_threshold),
     }
     cfg = {"version": version, "profile": prof.to_dict(), "data": manifest, "key": key,
-           "augment": augment_recipe}
+           "augment": augment_recipe, "code": code_digest()}
+    if spec.builder == "transfer":  # what the key saw, and what was actually loaded
+        cfg["backbone_weights"] = {"wanted": config.TRANSFER_WEIGHTS,
+                                   "source": transfer_weights_source(),
+                                   "loaded": results["backbone_weights"]}
     if is_chief:
         _write_run(run_dir, model, cfg, history_rows, results)
         shutil.rmtree(ckpt_dir, ignore_errors=True)
