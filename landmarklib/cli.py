@@ -41,7 +41,7 @@ TF_START_UP_LINE = re.compile(r"^(WARNING: All log messages before absl::Initial
                               r"|To enable the following instructions: )")
 # command -> options naming files it reads (video's --csv is an output, so not here)
 INPUT_FILES = {"evaluate": ("--csv",), "predict": ("--csv", "--lookup"), "video": ("input",),
-               "predict-image": ("images",)}
+               "predict-image": ("images",), "export": ("--csv",)}
 
 
 def check_model_folder(path):
@@ -77,6 +77,8 @@ def check_arguments(args):
     profile names and ``--set`` values, so that bad input fails fast and alone."""
     from .core import config
 
+    if args.command == "export" and not (args.tflite or args.onnx):
+        raise LandmarkError("give --tflite OUT.tflite and/or --onnx OUT.onnx")
     if getattr(args, "model", None) is not None:
         check_model_folder(args.model)
     for option in INPUT_FILES.get(args.command, ()):
@@ -273,6 +275,8 @@ def build_parser():
     p.add_argument("--model", required=True, help="run folder, e.g. models/v4-cpu")
     p.add_argument("--tflite", help="output .tflite file")
     p.add_argument("--onnx", help="output .onnx file")
+    p.add_argument("--csv", help="Kaggle-format CSV whose first faces check the export "
+                                 "(default: synthetic images)")
     p.set_defaults(func=_export)
     return parser
 

@@ -35,6 +35,30 @@ def test_export_command_writes_models_that_match_keras(run, tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_export_checks_parity_without_the_dataset(run, tmp_path, capsys, monkeypatch,
+                                                  tiny_faces):
+    from landmarklib.data import registry, write_kaggle_csv
+
+    def no_dataset(*args, **kwargs):
+        raise AssertionError("export loaded the dataset")
+
+    monkeypatch.setattr(registry, "load_dataset", no_dataset)
+    cli.main(["export", "--model", str(run.dir), "--tflite", str(tmp_path / "a.tflite")])
+    assert f"parity on {export.PARITY_IMAGES} synthetic images" in capsys.readouterr().out
+    csv = write_kaggle_csv(tiny_faces, tmp_path / "faces.csv")
+    cli.main(["export", "--model", str(run.dir), "--tflite", str(tmp_path / "b.tflite"),
+              "--csv", str(csv)])
+    assert f"parity on {len(tiny_faces)} faces of {csv}" in capsys.readouterr().out
+
+
+def test_synthetic_parity_images_differ_from_each_other():
+    images = export.synthetic_images(16)
+    assert images.shape == (16, 96, 96) and images.dtype == np.uint8
+    assert images.std() > 20 and np.abs(np.diff(images.astype(int), axis=0)).mean() > 20
+    np.testing.assert_array_equal(images, export.synthetic_images(16))  # reproducible
+
+
+@pytest.mark.slow
 def test_video_backends_agree(run):
     crops = export.real_crops(8)
     outs = [video.make_predictor(run.model, b)(crops) for b in ("tflite", "function", "keras")]

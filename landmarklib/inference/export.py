@@ -2,8 +2,10 @@
 
 ``python -m landmarklib export --model models/v4-cpu --tflite v4.tflite [--onnx v4.onnx]``
 converts the Keras model (float32, no quantisation), then checks *parity*:
-the exported and Keras outputs on real test crops must agree within
-``PARITY_TOLERANCE_PX``; it prints the file size and the latency of one face.
+the exported and Keras outputs must agree within ``PARITY_TOLERANCE_PX`` on
+``PARITY_IMAGES`` images: the first faces of ``--csv FILE`` (a Kaggle-format
+CSV) when given, else smooth synthetic images (no dataset needed); it prints
+the file size and the latency of one face.
 
 TFLite uses TensorFlow's own converter and interpreter. ONNX uses Keras'
 ``model.export(format="onnx")`` (tf2onnx underneath) and onnxruntime.
@@ -21,11 +23,13 @@ import numpy as np
 
 from ..core import config
 from ..core import keypoints as kp
+from ..core.errors import LandmarkError
 from ..core.files import atomic_path
 from ..data.pipeline import check_images, to_model_input
 
 PARITY_TOLERANCE_PX = 1e-3   # largest allowed |TFLite - Keras| on any coordinate
-PARITY_IMAGES = 64           # real test crops used for the check
+PARITY_IMAGES = 64           # images used for the check
+SYNTHETIC_GRID = 12          # synthetic parity images: random 12x12 grids, upscaled
 LATENCY_REPEATS = 100
 CACHE = config.BUILD / "tflite"  # conversions of saved runs, keyed by model.keras
 
@@ -36,7 +40,7 @@ def check_landmark_model(model, where="model"):
     want_out = (None, 2 * kp.NUM_KEYPOINTS)
     got_in, got_out = tuple(model.input_shape), tuple(model.output_shape)
     if got_in != want_in or got_out != want_out:
-        raise ValueError(f"{where}: not a landmark model: expected input {want_in} -> output "
+        raise LandmarkError(f"{where}: not a landmark model: expected input {want_in} -> output "
                          f"{want_out}, got {got_in} -> {got_out}")
 
 
@@ -119,7 +123,7 @@ class TFLitePredictor:
             try:
                 self.interpreter = tf.lite.Interpreter(**source, num_threads=num_threads)
             except ValueError as err:
-                raise ValueError(f"{model if 'model_path' in source else 'model'}: "
+                raise LandmarkError(f"{model if 'model_path' in source else 'model'}: "
                                  f"not a TFLite model ({err})") from None
         self._in = self.interpreter.get_input_details()[0]["index"]
         self._out = self.interpreter.get_output_details()[0]["index"]
@@ -163,6 +167,41 @@ def real_crops(count=PARITY_IMAGES):
     return load_splits("faces15")["test"].images[:count]
 
 
+def synthetic_images(count=PARITY_IMAGES, seed=0):
+    """`count` smooth random 96x96 uint8 images: inputs for a parity check that
+    need no dataset (the outputs differ between them, so the check is not trivial).
+
+    Args:
+        count: how many images.
+        seed: the random generator's seed.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    grids = rng.uniform(0, 255, (count, SYNTHETIC_GRID, SYNTHETIC_GRID)).astype(np.float32)
+    size = (kp.IMAGE_SIZE, kp.IMAGE_SIZE)
+    return np.stack([np.clip(cv2.resize(g, size, interpolation=cv2.INTER_CUBIC), 0, 255)
+                     for g in grids]).round().astype(np.uint8)
+
+
+def parity_images(csv_path=None, count=PARITY_IMAGES):
+    """(images, what they are) for the parity check: the first `count` faces of
+    a Kaggle-format CSV, or synthetic images when `csv_path` is None.
+
+    Args:
+        csv_path: a Kaggle-format CSV (keypoints optional), or None.
+        count: how many images at most.
+    """
+    if csv_path is None:
+        return synthetic_images(count), "synthetic images"
+    from ..data.kaggle_csv import read_kaggle_csv
+
+    faces = read_kaggle_csv(csv_path)
+    if len(faces) == 0:
+        raise LandmarkError(f"{csv_path}: no faces to check the export on")
+    return faces.images[:count], f"faces of {csv_path}"
+
+
 _FORMATS = {  # CLI option -> (file suffix, writer, predictor)
     "tflite": (".tflite", export_tflite, TFLitePredictor),
     "onnx": (".onnx", export_onnx, ONNXPredictor),
@@ -177,14 +216,14 @@ def export_checked(model, path, fmt, crops):
     suffix, write, predictor_class = _FORMATS[fmt]
     path = Path(path)
     if path.suffix != suffix:
-        raise ValueError(f"{path}: a {fmt} export should end in {suffix}")
+        raise LandmarkError(f"{path}: a {fmt} export should end in {suffix}")
     write(model, path)
     predictor = predictor_class(path)
     diff = parity(model, predictor, crops)
     if diff > PARITY_TOLERANCE_PX:
         path.unlink()
-        raise ValueError(f"{path}: {fmt} output differs from Keras by {diff:.2g} px on real "
-                         f"crops (tolerance {PARITY_TOLERANCE_PX}); export removed")
+        raise ValueError(f"{path}: {fmt} output differs from Keras by {diff:.2g} px "
+                         f"(tolerance {PARITY_TOLERANCE_PX}); export removed")
     return {"format": fmt, "path": str(path), "megabytes": path.stat().st_size / 1e6,
             "max_diff_px": diff, "crops": len(crops),
             "latency_ms": latency_ms(predictor, crops[0])}
@@ -196,12 +235,12 @@ def export_cli(args):
 
     targets = {fmt: getattr(args, fmt) for fmt in _FORMATS if getattr(args, fmt, None)}
     if not targets:
-        raise ValueError("give --tflite OUT.tflite and/or --onnx OUT.onnx")
+        raise LandmarkError("give --tflite OUT.tflite and/or --onnx OUT.onnx")
+    crops, what = parity_images(getattr(args, "csv", None))
     run = load_run(args.model)
     check_landmark_model(run.model, where=str(run.dir))
-    crops = real_crops()
     for fmt, path in targets.items():
         s = export_checked(run.model, path, fmt, crops)
-        print(f"wrote {path}: {s['megabytes']:.1f} MB; parity on {s['crops']} test crops: "
+        print(f"wrote {path}: {s['megabytes']:.1f} MB; parity on {s['crops']} {what}: "
               f"max |{fmt} - Keras| = {s['max_diff_px']:.1e} px (tolerance "
               f"{PARITY_TOLERANCE_PX}); latency {s['latency_ms']:.2f} ms per face (batch 1)")
