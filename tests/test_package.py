@@ -160,3 +160,35 @@ def test_the_image_reader_names_the_file(tmp_path):
         crop.read_gray(tmp_path / "missing.png")
     with pytest.raises(crop.ImageReadError, match="the upload: not a readable image"):
         crop.decode_image(b"\x00\x01", "the upload")
+
+
+# Modules that still name the YouTube-Faces label CSVs themselves instead of calling
+# data.sources (youtube_faces_annotations / read_youtube_faces_list); take one out once it does.
+OWN_YOUTUBE_FACES_READERS = {"landmarklib.inference.detect", "landmarklib.inference.face_detectors",
+                             "landmarklib.evaluation.reframe", "landmarklib.demo.video",
+                             "landmarklib.demo.testvideo", "landmarklib.evaluation.realworld"}
+
+
+def test_the_youtube_faces_lists_are_read_in_one_place():
+    readers = {name for name, path in MODULES.items()
+               if "_frames_keypoints.csv" in path.read_text()} - {"landmarklib.data.sources"}
+    assert readers <= OWN_YOUTUBE_FACES_READERS, (
+        f"{sorted(readers - OWN_YOUTUBE_FACES_READERS)}: read the YouTube-Faces lists with "
+        "data.sources.youtube_faces_annotations or read_youtube_faces_list")
+
+
+def test_youtube_faces_annotations_key_every_photo_by_folder(tmp_path):
+    import numpy as np
+
+    from landmarklib.core import keypoints as kp
+    from landmarklib.data import sources
+
+    header = "name," + ",".join(f"c{i}" for i in range(136))
+    for split, (csv_name, _) in sources.YOUTUBE_FACES_PARTS.items():
+        row = ",".join(str(v) for v in np.arange(136) + (1000 if split == "test" else 0))
+        (tmp_path / csv_name).write_text(f"{header}\n{split}_face_01.jpg,{row}\n")
+    found = sources.youtube_faces_annotations(tmp_path)
+    assert sorted(found) == ["test/test_face_01.jpg", "training/train_face_01.jpg"]
+    expected = kp.from_ibug68(np.arange(136, dtype=float).reshape(1, 68, 2))[0]
+    np.testing.assert_allclose(found["training/train_face_01.jpg"], expected)
+    np.testing.assert_allclose(found["test/test_face_01.jpg"], expected + 1000)

@@ -38,6 +38,9 @@ URLS = {
 KAGGLE_COMPETITION = "facial-keypoints-detection"
 SOURCES = ("youtube-faces", "mtfl", "kaggle", "csv")
 MTFL_ATTRIBUTES = ("gender", "smile", "glasses", "pose")
+# YouTube-Faces (Udacity P1 layout): the download's split -> (label CSV, photo folder).
+YOUTUBE_FACES_PARTS = {"train": ("training_frames_keypoints.csv", "training"),
+                       "test": ("test_frames_keypoints.csv", "test")}
 # Files whose presence marks a root for each source: its training list, or,
 # for the source's own test split, its test list (a folder may hold only that).
 _MARKERS = {
@@ -191,12 +194,10 @@ def youtube_faces(root=None, split="all", progress=True):
     which is why the default dataset re-splits by person.
     """
     root = find_root("youtube-faces", root, split=split)
-    parts = {"train": ("training_frames_keypoints.csv", "training"),
-             "test": ("test_frames_keypoints.csv", "test")}
     names = _split_names(split)
     sets = []
     for name in names:
-        csv_name, folder = parts[name]
+        csv_name, folder = YOUTUBE_FACES_PARTS[name]
         files, keypoints = read_youtube_faces_list(root / csv_name)
         images, points = convert_photos([root / folder / f for f in files], keypoints,
                                         progress=progress, desc=f"youtube-faces {name}")
@@ -214,6 +215,22 @@ def read_youtube_faces_list(path):
         raise LandmarkError(f"{path}: expected 136 coordinate columns "
                          f"(68 points), got {coords.shape[1]}")
     return table.iloc[:, 0].astype(str).to_numpy(), kp.from_ibug68(coords.reshape(-1, 68, 2))
+
+
+def youtube_faces_annotations(root):
+    """Every YouTube-Faces photo's Kaggle keypoints (30,), in photo pixels, by file.
+
+    Args:
+        root: the YouTube-Faces folder (``find_root("youtube-faces")``).
+
+    Returns {"training/<name>.jpg": keypoints, "test/<name>.jpg": ...}, the
+    file names as ``youtube_faces`` writes them to a FaceSet's meta.
+    """
+    out = {}
+    for csv_name, folder in YOUTUBE_FACES_PARTS.values():
+        files, points = read_youtube_faces_list(Path(root) / csv_name)
+        out.update({f"{folder}/{f}": p for f, p in zip(files, points)})
+    return out
 
 
 def mtfl_keypoints(table):

@@ -25,7 +25,7 @@ import pandas as pd
 from ..core import config
 from ..core import keypoints as kp
 from ..data import face_frame, find_root, read_gray, read_mtfl_list, source_to_crop
-from ..data.sources import mtfl_keypoints, read_youtube_faces_list
+from ..data.sources import mtfl_keypoints, youtube_faces_annotations
 
 DLIB_UPSAMPLE_BELOW = 500  # px: smaller photos are searched at twice their size
 # The test splits compared, and where benchmarks/compare_detectors.py --predict
@@ -120,12 +120,7 @@ def source_annotations(meta, shared_root=None):
 def _annotations(source, root):
     """{file: keypoints (30,) in photo pixels} for one source."""
     if source == "youtube-faces":
-        out = {}
-        for csv_name, folder in (("training_frames_keypoints.csv", "training"),
-                                 ("test_frames_keypoints.csv", "test")):
-            files, points = read_youtube_faces_list(root / csv_name)
-            out.update({f"{folder}/{f}": pts for f, pts in zip(files, points)})
-        return out
+        return youtube_faces_annotations(root)
     if source == "mtfl":
         out = {}
         for name in ("training.txt", "testing.txt"):
