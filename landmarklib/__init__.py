@@ -39,6 +39,7 @@ ALIASES = {
     "inspector_upload": "evaluation.inspector_upload",
     "video": "demo.video", "smoothing": "demo.smoothing", "measurements": "demo.measurements",
     "report": "reporting.report", "notebook": "reporting.notebook",
+    "findings": "reporting.findings", "consistency": "reporting.consistency",
     "runner": "reporting.runner", "latex": "reporting.latex", "results": "reporting.results",
     "cli": "cli",
 }

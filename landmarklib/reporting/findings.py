@@ -1,0 +1,356 @@
+"""The report's findings, computed from the runs: macros and short sentences.
+
+``write_findings(generated_dir, profile)`` writes ``generated/findings.tex``
+(``\\newcommand`` per finding; the Discussion and Conclusion quote only these)
+and ``generated/meta.tex`` (title and author, from settings). The findings:
+
+* per test split, which version is best and by how much over the next one
+  (``results.json`` of ``models/<version>-<profile>/``; the detector-crop
+  split ``test_detector`` from ``build/comparison.csv``, 04_evaluate's table,
+  used only when its numbers match this profile's runs);
+* what augmentation does on landmark-framed and on detector-framed crops
+  (V4 and V3 against V2, the same model without augmentation);
+* test-time flip for the best version;
+* per MTFL attribute, the group that fails clearly more, if any
+  (``build/findings/<profile>/attributes.csv``, saved by ``save_attributes``);
+* on video, the NME and the jitter with and without the One-Euro filter
+  (``build/findings/<profile>/video.json``, saved by ``save_video``).
+
+What was not measured says so in words, so the text compiles and stays true
+for any profile. Numbers are formatted here; the .tex sections type none.
+"""
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..core import config
+from ..core.files import atomic_path, read_json, write_json
+
+FINDINGS_TEX = "findings.tex"
+META_TEX = "meta.tex"
+EVIDENCE = config.BUILD / "findings"            # per profile: attributes.csv, video.json
+COMPARISON_CSV = config.BUILD / "comparison.csv"
+SPLIT_NAMES = {"test": "the YouTube-Faces test faces", "test_detector": "detector crops",
+               "test_mtfl": "the MTFL test faces"}
+SPLIT_MACROS = {"test": "Test", "test_detector": "Detector", "test_mtfl": "Mtfl"}
+PLAIN = "v2"                                   # no augmentation: what V3 and V4 are compared to
+AUGMENTED = ("v3", "v4")
+MATCH_NME = 0.01                               # points: comparison.csv belongs to these runs
+SIGNIFICANT_Z = 1.96                           # as evaluate.attribute_findings
+NOT_MEASURED = r"\emph{not measured}"
+TITLE_ENV, AUTHOR_ENV = "LANDMARKLIB_REPORT_TITLE", "LANDMARKLIB_REPORT_AUTHOR"
+DEFAULT_TITLE = (r"Facial Landmark Detection on $96\times96$ Faces:\\ "
+                 "Masked Losses, Augmentation and Six Model Versions")
+DEFAULT_AUTHOR = "The landmarklib contributors"
+
+
+# --- the evidence -----------------------------------------------------------------------
+
+
+def version_label(version):
+    """"v4" -> "V4"; other names stay as they are."""
+    return version.upper() if version[1:].isdigit() else version
+
+
+def collect(profile, models_dir=None, comparison_csv=None, evidence_dir=None):
+    """Everything the findings are computed from, for one profile.
+
+    Returns a dict: ``nme`` (split -> version -> NME %, flip splits included),
+    ``comparison_profile_ok`` (False when comparison.csv is from other runs,
+    None when absent), ``attributes`` (DataFrame or None) and ``video``
+    (dict or None).
+
+    Args:
+        profile: "smoke", "cpu" or "full".
+        models_dir: where ``<version>-<profile>/results.json`` are (default ``config.MODELS``).
+        comparison_csv: 04_evaluate's comparison table (default ``build/comparison.csv``).
+        evidence_dir: where ``save_attributes`` and ``save_video`` wrote (default
+            ``build/findings``).
+    """
+    from ..training.models import REGISTRY
+
+    models_dir = Path(models_dir or config.MODELS)
+    nme = {}
+    for version in REGISTRY:
+        path = models_dir / f"{version}-{profile}" / "results.json"
+        if path.exists():
+            for split, values in read_json(path)["splits"].items():
+                if values.get("nme") is not None:
+                    nme.setdefault(split, {})[version] = float(values["nme"])
+    ok = _merge_comparison(nme, Path(comparison_csv or COMPARISON_CSV))
+    folder = Path(evidence_dir or EVIDENCE) / profile
+    attributes = folder / "attributes.csv"
+    video = folder / "video.json"
+    return {"nme": nme, "comparison_profile_ok": ok,
+            "attributes": pd.read_csv(attributes) if attributes.exists() else None,
+            "video": read_json(video) if video.exists() else None}
+
+
+def _merge_comparison(nme, path):
+    """Add the detector-crop split of comparison.csv if it matches these runs' test NME."""
+    if not path.exists():
+        return None
+    table = pd.read_csv(path)
+    table = table[~table["flip"].astype(str).str.lower().isin(("true", "1"))]
+    test = table[table["split"] == "test"].set_index("model")["nme"]
+    shared = [v for v in test.index if v in nme.get("test", {})]
+    if not shared or any(abs(test[v] - nme["test"][v]) > MATCH_NME for v in shared):
+        return False
+    detector = table[table["split"] == "test_detector"].set_index("model")["nme"]
+    if len(detector):
+        nme["test_detector"] = {v: float(x) for v, x in detector.items()}
+    return True
+
+
+def save_attributes(table, profile, evidence_dir=None):
+    """Keep ``evaluate.attribute_table``'s result for the report (04_evaluate calls this).
+
+    Args:
+        table: the DataFrame of ``attribute_table`` (columns model, attribute,
+            group, count, nme, nme_rest, z, ...).
+        profile: the profile of the runs it scored.
+        evidence_dir: default ``build/findings``.
+    """
+    path = Path(evidence_dir or EVIDENCE) / profile / "attributes.csv"
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return path
+
+
+def save_video(profile, version, nme, jitter_raw, jitter_smoothed, evidence_dir=None):
+    """Keep the video demo's numbers for the report (05_demo calls this).
+
+    Args:
+        profile: the profile of the model used.
+        version: the model version (e.g. "v4").
+        nme: mean NME (%) on the synthetic test video against its known truth.
+        jitter_raw: mean frame-to-frame keypoint motion (px) on a still face.
+        jitter_smoothed: the same with the One-Euro filter.
+        evidence_dir: default ``build/findings``.
+    """
+    path = Path(evidence_dir or EVIDENCE) / profile / "video.json"
+    write_json({"version": version, "nme": float(nme), "jitter_raw": float(jitter_raw),
+                "jitter_smoothed": float(jitter_smoothed)}, path)
+    return path
+
+
+# --- findings as text -----------------------------------------------------------------
+
+
+def points(value):
+    """A difference of NME in percentage points, for the text."""
+    return f"{abs(value):.2f}~points"
+
+
+def percent(value):
+    return rf"{value:.2f}\,\%"
+
+
+def best_on(nme, split):
+    """Macros and a sentence: the best version on `split` and its lead over the next."""
+    name = SPLIT_MACROS[split]
+    scores = nme.get(split, {})
+    if not scores:
+        return {f"FindBest{name}": r"\notrun", f"FindBest{name}Nme": r"\notrun",
+                f"FindBest{name}Lead": r"\notrun",
+                f"FindBest{name}Sentence": f"No version was scored on {SPLIT_NAMES[split]}."}
+    ranked = sorted(scores, key=scores.get)
+    best = ranked[0]
+    macros = {f"FindBest{name}": version_label(best), f"FindBest{name}Nme": percent(scores[best])}
+    if len(ranked) == 1:
+        macros[f"FindBest{name}Lead"] = r"\notrun"
+        sentence = (f"On {SPLIT_NAMES[split]} only {version_label(best)} was scored "
+                    f"(NME {percent(scores[best])}).")
+    else:
+        lead = scores[ranked[1]] - scores[best]
+        macros[f"FindBest{name}Lead"] = points(lead)
+        sentence = (f"On {SPLIT_NAMES[split]}, {version_label(best)} has the lowest NME, "
+                    f"{percent(scores[best])}, {points(lead)} below "
+                    f"{version_label(ranked[1])}.")
+    macros[f"FindBest{name}Sentence"] = sentence
+    return macros
+
+
+def _change(nme, split, new, old):
+    scores = nme.get(split, {})
+    return scores[new] - scores[old] if new in scores and old in scores else None
+
+
+def augmentation(nme):
+    """Macros and sentences: what V3 and V4 change against V2 on framed and detector crops."""
+    macros = {}
+    for version in AUGMENTED:
+        tag = version_label(version)
+        word = {"v3": "Vthree", "v4": "Vfour"}[version]
+        test = _change(nme, "test", version, PLAIN)
+        detector = _change(nme, "test_detector", version, PLAIN)
+        macros[f"Find{word}TestChange"] = _signed(test)
+        macros[f"Find{word}DetChange"] = _signed(detector)
+        if test is None:
+            text = f"{tag} and {version_label(PLAIN)} were not both trained for this profile."
+        elif detector is None:
+            text = (f"Against {version_label(PLAIN)}, {tag} {_verb(test)} the landmark-framed "
+                    f"NME by {points(test)}; the detector-crop split was not scored for these "
+                    "runs (04\\_evaluate writes it).")
+        else:
+            joint = "and" if (test < 0) == (detector < 0) else "but"
+            text = (f"Against {version_label(PLAIN)}, {tag} {_verb(detector)} the detector-crop "
+                    f"NME by {points(detector)} {joint} {_verb(test)} the landmark-framed NME "
+                    f"by {points(test)}.")
+        macros[f"Find{word}AugmentSentence"] = text
+    return macros
+
+
+def _signed(diff):
+    if diff is None:
+        return r"\notrun"
+    return "unchanged" if abs(diff) < 0.005 else f"{points(diff)} {'lower' if diff < 0 else 'higher'}"
+
+
+def _verb(diff):
+    return "lowers" if diff < 0 else "raises"
+
+
+def flip(nme):
+    """A sentence: does test-time flip help the best version on the test faces?"""
+    scores, flipped = nme.get("test", {}), nme.get("test_flip", {})
+    if not scores:
+        return {"FindFlipSentence": "No version was trained for this profile."}
+    best = min(scores, key=scores.get)
+    if best not in flipped:
+        return {"FindFlipSentence": f"Test-time flip was not scored for {version_label(best)}."}
+    diff = flipped[best] - scores[best]
+    verdict = "helps" if diff < -0.005 else "does not help" if diff > 0.005 else "changes nothing for"
+    return {"FindFlipSentence": (f"Test-time flip {verdict} {version_label(best)}: "
+                                 f"{percent(scores[best])} without, {percent(flipped[best])} "
+                                 "with it.")}
+
+
+def attributes(table, nme):
+    """Sentences: per MTFL attribute, the group the best MTFL version fails clearly more on."""
+    if table is None or table.empty:
+        return {"FindAttributeSentence": ("The error by MTFL attribute was not recorded for "
+                                          "this profile."), "FindHardestGroup": NOT_MEASURED}
+    scores = nme.get("test_mtfl", {})
+    model = min(scores, key=scores.get) if scores else table["model"].iloc[0]
+    part = table[(table["model"] == model) & table["z"].notna()]
+    if part.empty:
+        part = table[table["z"].notna()]
+        model = part["model"].iloc[0] if len(part) else model
+    clear, quiet = [], []
+    for attribute, rows in part.groupby("attribute", sort=False):
+        worst = rows.loc[rows["z"].idxmax()]
+        if worst["z"] > SIGNIFICANT_Z:
+            clear.append(f"{worst['group']} faces ({percent(worst['nme'])} against "
+                         f"{percent(worst['nme_rest'])} for the others)")
+        else:
+            quiet.append(str(attribute))
+    label = version_label(str(model))
+    parts = []
+    if clear:
+        parts.append(f"{label} fails clearly more on " + "; on ".join(clear) + ".")
+    if quiet:
+        parts.append(f"By {', '.join(quiet)} no group of MTFL faces is clearly worse for {label} "
+                     "than the rest (within two standard errors).")
+    hardest = part.loc[part["z"].idxmax()] if len(part) else None
+    return {"FindAttributeSentence": " ".join(parts) or "No attribute could be compared.",
+            "FindHardestGroup": (str(hardest["group"]) if hardest is not None and
+                                 hardest["z"] > SIGNIFICANT_Z else "none")}
+
+
+def video(record):
+    """Sentences: NME on the synthetic video and the jitter with and without smoothing."""
+    if not record:
+        return {"FindVideoNme": NOT_MEASURED, "FindJitterRaw": NOT_MEASURED,
+                "FindJitterSmoothed": NOT_MEASURED,
+                "FindVideoSentence": "The video demo's numbers were not recorded for this profile."}
+    cut = 1 - record["jitter_smoothed"] / record["jitter_raw"] if record["jitter_raw"] else 0.0
+    return {"FindVideoNme": percent(record["nme"]),
+            "FindJitterRaw": rf"{record['jitter_raw']:.2f}\,px",
+            "FindJitterSmoothed": rf"{record['jitter_smoothed']:.2f}\,px",
+            "FindVideoSentence": (
+                f"On the test video, {version_label(record['version'])} tracks the faces with an "
+                f"NME of {percent(record['nme'])}; on a still face the One-Euro filter "
+                f"{'cuts' if cut > 0 else 'does not cut'} the frame-to-frame jitter from "
+                rf"{record['jitter_raw']:.2f}\,px to {record['jitter_smoothed']:.2f}\,px"
+                + (rf" ({100 * cut:.0f}\,\% less)." if cut > 0 else "."))}
+
+
+def conclusion(nme):
+    """One sentence: which version to use for which crops."""
+    test, detector = nme.get("test", {}), nme.get("test_detector", {})
+    if not test:
+        return {"FindConclusionSentence": "No model was trained for this profile yet."}
+    best_test = version_label(min(test, key=test.get))
+    if not detector:
+        return {"FindConclusionSentence": (
+            f"For faces cropped from their landmarks, use {best_test}; which version suits "
+            "detector crops was not measured for this profile.")}
+    best_det = version_label(min(detector, key=detector.get))
+    if best_det == best_test:
+        return {"FindConclusionSentence": (f"{best_test} is the version to use, on landmark-framed "
+                                           "crops and on detector crops alike.")}
+    return {"FindConclusionSentence": (
+        f"The version to use depends on the crops: {best_test} on faces framed from their "
+        f"landmarks, {best_det} on faces framed by a detector, as in real use.")}
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def findings_macros(evidence):
+    """Dict macro name -> LaTeX value, from ``collect``'s evidence."""
+    nme = evidence["nme"]
+    macros = {}
+    for split in SPLIT_MACROS:
+        macros.update(best_on(nme, split))
+    macros.update(augmentation(nme))
+    macros.update(flip(nme))
+    macros.update(attributes(evidence["attributes"], nme))
+    macros.update(video(evidence["video"]))
+    macros.update(conclusion(nme))
+    stale = evidence["comparison_profile_ok"] is False
+    macros["FindComparisonNote"] = (
+        "The comparison table of 04\\_evaluate on disk belongs to other runs than this "
+        "profile's; rerun 04\\_evaluate." if stale else "")
+    return macros
+
+
+def meta_tex(title=None, author=None):
+    """``\\ReportTitle`` and ``\\ReportAuthor`` from arguments, the environment or defaults.
+
+    Args:
+        title: the report's title (default: $LANDMARKLIB_REPORT_TITLE, else DEFAULT_TITLE).
+        author: its author (default: $LANDMARKLIB_REPORT_AUTHOR, else DEFAULT_AUTHOR).
+    """
+    title = title or os.environ.get(TITLE_ENV) or DEFAULT_TITLE
+    author = author or os.environ.get(AUTHOR_ENV) or DEFAULT_AUTHOR
+    return ("% Generated by landmarklib.findings: set LANDMARKLIB_REPORT_TITLE and "
+            "LANDMARKLIB_REPORT_AUTHOR to change. Do not edit.\n"
+            f"\\renewcommand{{\\ReportTitle}}{{{title}}}\n"
+            f"\\renewcommand{{\\ReportAuthor}}{{{author}}}\n")
+
+
+def write_findings(generated_dir, profile, models_dir=None, comparison_csv=None,
+                   evidence_dir=None, title=None, author=None):
+    """Write ``findings.tex`` and ``meta.tex`` into `generated_dir`; returns their paths.
+
+    Args:
+        generated_dir: the report's ``generated/`` folder.
+        profile: the profile whose runs the report shows.
+        models_dir, comparison_csv, evidence_dir: where the evidence is (see ``collect``).
+        title, author: override the settings (see ``meta_tex``).
+    """
+    generated_dir = Path(generated_dir)
+    evidence = collect(profile, models_dir, comparison_csv, evidence_dir)
+    lines = [f"% Generated by landmarklib.findings for profile {profile}. Do not edit."]
+    lines += [f"\\newcommand{{\\{name}}}{{{value}}}"
+              for name, value in findings_macros(evidence).items()]
+    written = []
+    for name, text in ((FINDINGS_TEX, "\n".join(lines) + "\n"), (META_TEX, meta_tex(title, author))):
+        path = generated_dir / name
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+        written.append(path)
+    return written
