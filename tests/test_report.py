@@ -162,6 +162,21 @@ def test_every_macro_the_text_uses_is_generated(tmp_path, models_dir):
             assert name in defined, f"{path.name} uses \\{name}, which nothing generates"
 
 
+def _write_notebook_tables(generated):
+    """The tables the notebooks write (Styler.to_latex and the comparison), with odd text."""
+    from landmarklib import comparison, offtheshelf
+
+    sizes = pd.DataFrame({"train": [1234, 56], "test_mtfl": [np.nan, 7.5], "note": ["a_b & c", "50%"]},
+                         index=pd.Index(["youtube-faces", "total"], name="source"))
+    tables.write_latex(sizes, generated / "dataset_sizes.tex")
+    offtheshelf.write_comparison_latex(None, generated / "detectors_table.tex")
+    row = {"split": "test_mtfl", "model": "v2_x", "flip": False, "images": 9, "rmse": 1.5,
+           "mae": 1.0, "nme": 5.0, "pck": 0.9, "failure_rate": 0.1, "parameters": 1e6,
+           "ms_b256": 0.5, "ms_b1": np.nan}
+    comparison.write_comparison(pd.DataFrame([row, {**row, "flip": True, "rmse": 1.4}]),
+                                generated, generated / "comparison.csv")
+
+
 def test_report_builds_with_partial_results(tmp_path, models_dir, capsys):
     """A partial report (2 of 6 runs, no figures) compiles: boxes, 'not run', no '??'."""
     if report.latex_available():
@@ -173,6 +188,7 @@ def test_report_builds_with_partial_results(tmp_path, models_dir, capsys):
         src = config.ROOT / "report" / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, folder / name)
     report.write_generated("smoke", folder / "generated", models_dir)
+    _write_notebook_tables(folder / "generated")
     assert report.build_pdf(folder) == report.OK
     assert (folder / "main.pdf").stat().st_size > 10_000
     log = (folder / "main.log").read_text(errors="replace")
