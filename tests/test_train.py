@@ -1,7 +1,9 @@
 """Training, caching, resuming, prediction and submission (smoke profile, real data)."""
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import landmarklib as lm
-from landmarklib import config, metrics, models, train
+from landmarklib import config, metrics, models, runs, train
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +52,110 @@ def _check_run_folder(folder, epochs):
 STEPS_LIKE_THE_OTHERS = {"v1": dict(v1_epochs=15)}
 
 
+# Validation RMSE (px) of each version trained on SUBSET, recorded on this
+# project's machines (see the file); a run must stay within RECORDED_TOLERANCE
+# of it, so a 2x regression fails. After an intended change, rerun with
+# LANDMARKLIB_RECORD_SMOKE=1 to write the new values, and commit them.
+RECORDED = Path(__file__).with_name("recorded_smoke.json")
+RECORDED_TOLERANCE = 0.25
+
+
 @pytest.mark.parametrize("version", [v for v in models.REGISTRY if v != "transfer"])
-def test_short_training_beats_the_mean_shape(version, splits, tmp_path):
+def test_short_training_matches_its_recorded_accuracy(version, splits, tmp_path):
     settings = {**SUBSET, **STEPS_LIKE_THE_OTHERS.get(version, {})}
     run = train.train(version, "smoke", run_dir=tmp_path / version, **settings)
+    rmse = run.results["splits"]["val"]["rmse"]
     baseline = train.mean_shape_baseline(splits)["val"]["rmse"]
-    assert run.results["splits"]["val"]["rmse"] < baseline
+    assert rmse < baseline
+    record = json.loads(RECORDED.read_text())
+    if os.environ.get("LANDMARKLIB_RECORD_SMOKE"):
+        record["val_rmse"][version] = round(rmse, 4)
+        RECORDED.write_text(json.dumps(record, indent=2) + "\n")
+    expected = record["val_rmse"][version]
+    assert rmse <= (1 + RECORDED_TOLERANCE) * expected, (
+        f"{version}: validation RMSE {rmse:.3f} px, recorded {expected:.3f} px: a regression")
+    assert rmse >= (1 - RECORDED_TOLERANCE) * expected, (
+        f"{version}: validation RMSE {rmse:.3f} px, far better than the recorded "
+        f"{expected:.3f} px: record the new value (see RECORDED)")
     epochs = settings["v1_epochs" if version == "v1" else "epochs"]
     _check_run_folder(tmp_path / version, epochs)
+
+
+def test_editing_a_training_module_invalidates_the_cached_run(tmp_path, monkeypatch):
+    settings = dict(epochs=1, max_images=64)
+    train.train("v2", "smoke", run_dir=tmp_path, **settings)
+    assert json.loads((tmp_path / "config.json").read_text())["code"] == runs.code_digest()
+
+    def fit(*args, **kwargs):
+        raise RuntimeError("retrained")
+
+    monkeypatch.setattr(keras.Model, "fit", fit)
+    train.train("v2", "smoke", run_dir=tmp_path, **settings)  # unchanged code: cached
+    real = runs.module_digest
+    for module in ("training.models", "data.augment", "core.metrics"):
+        with monkeypatch.context() as patch:  # as if the module's source had been edited
+            patch.setattr(runs, "module_digest",
+                          lambda name, m=module: "edited" if name == m else real(name))
+            with pytest.raises(RuntimeError, match="retrained"):
+                train.train("v2", "smoke", run_dir=tmp_path, **settings)
+
+
+def test_every_training_module_listed_in_the_key_exists():
+    missing = [m for m in runs.TRAINING_MODULES + runs.PREDICTION_MODULES
+               if runs.module_digest(m) == "absent"]
+    assert not missing
+    # comments and docstrings are not code; a changed statement is
+    assert runs.module_digest("training.models") == runs.module_digest("training.models")
+
+
+def test_module_digest_ignores_docstrings_but_not_code(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    (package / "training").mkdir(parents=True)
+    source = package / "training" / "models.py"
+    monkeypatch.setattr(runs, "PACKAGE_DIR", package)
+    source.write_text('"""One."""\n# a comment\ndef f():\n    """Doc."""\n    return 1\n')
+    first = runs.module_digest("training.models")
+    source.write_text('"""Two."""\ndef f():\n    """Other doc."""\n    return 1\n')
+    assert runs.module_digest("training.models") == first
+    source.write_text('"""Two."""\ndef f():\n    return 2\n')
+    assert runs.module_digest("training.models") != first
+
+
+def test_supplying_transfer_weights_later_is_a_cache_miss(tmp_path, monkeypatch):
+    """A run that wanted weights and got none is not served once the weights exist."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    settings = dict(epochs=1, max_images=64)
+    monkeypatch.setattr(config, "TRANSFER_WEIGHTS", "imagenet")
+    monkeypatch.setattr(keras.applications, "MobileNetV3Small",
+                        _offline(keras.applications.MobileNetV3Small))
+    first = train.train("transfer", "smoke", run_dir=tmp_path / "run", **settings)
+    assert first.results["backbone_weights"] == "none"
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["backbone_weights"]
+    assert saved == {"wanted": "imagenet", "source": "imagenet:download", "loaded": "none"}
+
+    def fit(*args, **kwargs):
+        raise RuntimeError("retrained")
+
+    monkeypatch.setattr(keras.Model, "fit", fit)
+    train.train("transfer", "smoke", run_dir=tmp_path / "run", **settings)  # nothing new: cached
+    weights = runs.keras_weights_file()
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"the user's weights file")
+    with pytest.raises(RuntimeError, match="retrained"):
+        train.train("transfer", "smoke", run_dir=tmp_path / "run", **settings)
+    key_file = runs.cache_key("transfer", config.get_profile("smoke", **settings), {})
+    weights.write_bytes(b"another weights file")
+    runs._file_sha256.cache_clear()
+    assert runs.cache_key("transfer", config.get_profile("smoke", **settings), {}) != key_file
+
+
+def _offline(build):
+    """MobileNetV3Small as on a machine without network: weights="imagenet" fails."""
+    def offline(*args, weights=None, **kwargs):
+        if weights == "imagenet":
+            raise OSError("no network (test)")
+        return build(*args, weights=weights, **kwargs)
+    return offline
 
 
 def test_transfer_from_scratch_learns(tmp_path):
