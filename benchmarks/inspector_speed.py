@@ -14,7 +14,8 @@ median over RUNS repeats of one change:
 The goal (issue 15) is a redraw under about 100 ms on 2 cores.
 
 Run: ``.venv/bin/python benchmarks/inspector_speed.py``; the table is printed
-and written to build/benchmarks/inspector_speed.txt.
+and written to build/benchmarks/inspector_speed.txt, and with the date and the
+load average to inspector_speed.json (what ``reporting.readme`` reads).
 """
 import os
 import platform
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from landmarklib import config, widgets
-from landmarklib.core.files import atomic_path
+from landmarklib.core.files import atomic_path, write_json
 from landmarklib.data import FaceSet
 
 FACES = 500             # faces in the split (as big as the MTFL test set)
@@ -93,6 +94,8 @@ def main():
     print(table)
     with atomic_path(OUTPUT) as tmp:
         tmp.write_text(table + "\n")
+    write_json({"date": time.strftime("%Y-%m-%d"), "load_average": load, "text": table,
+                "median_ms": results}, OUTPUT.with_suffix(".json"))
 
 
 if __name__ == "__main__":
