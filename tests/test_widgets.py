@@ -331,3 +331,24 @@ def test_no_detector_says_so(inspector, monkeypatch):
     result = inspector.inspect_photo(png.tobytes(), "me.png")
     assert "no face detector available" in result["error"]
     assert "no face detector available" in inspector.upload_info.value
+
+
+def test_from_evaluation_offers_its_splits_and_models(faces, predictions):
+    class FakeEvaluation:
+        """What Inspector.from_evaluation uses of evaluate.Evaluation."""
+
+        def faces(self, split):
+            return faces if split == "test_mtfl" else faces[np.arange(4)]
+
+        def predictions(self, split):
+            rows = slice(None) if split == "test_mtfl" else slice(0, 4)
+            return {n: p[rows] for n, p in predictions.items()}
+
+        def models(self):
+            return {}
+
+    inspector = widgets.Inspector.from_evaluation(FakeEvaluation(), splits=("test", "test_mtfl"))
+    assert list(inspector.split_box.options) == ["test", "test_mtfl"]
+    assert inspector.split == "test" and inspector.slider.max == 3
+    inspector.split_box.value = "test_mtfl"
+    assert inspector.slider.max == N - 1 and inspector.models == {}
