@@ -12,13 +12,14 @@ PROFILE ?= auto
 PYTEST_ARGS ?=
 ONLY ?=
 
-.PHONY: setup test report notebooks pdf benchmarks detectors-venv clean-build help
+.PHONY: setup test report notebooks pdf benchmarks detectors-venv clean-build help readme
 
 help:
 	@echo "make report [PROFILE=smoke|cpu|full]  - run the notebooks and build report/main.pdf"
 	@echo "make pdf [PROFILE=...]                - rebuild report/main.pdf from the trained runs"
 	@echo "make test                             - run the tests"
 	@echo "make benchmarks                       - print the speed tables quoted in the README"
+	@echo "make readme [PROFILE=...]             - rewrite the README's tables from runs and benchmarks"
 	@echo "make detectors-venv                   - dlib + MediaPipe for benchmarks/compare_detectors.py"
 
 setup: $(STAMP)
@@ -40,6 +41,12 @@ test: setup
 # ONLY=03_train_v4 (space-separated, substrings of the executed notebooks' names) reruns a few.
 report: setup
 	$(BIN)/python -m landmarklib report --profile $(PROFILE) $(foreach o,$(ONLY),--only $(o))
+	$(if $(filter smoke,$(PROFILE)),@echo "readme: smoke runs are not quoted in the README",$(MAKE) readme PROFILE=$(PROFILE))
+
+# The README's tables (between <!-- begin/end: NAME --> markers) from models/*/results.json,
+# build/comparison.csv and build/benchmarks/*.json; absent inputs leave a table as it is.
+readme: setup
+	$(BIN)/python -m landmarklib.reporting.readme --profile $(PROFILE)
 
 # Tables from the trained runs + report/main.pdf, without running the notebooks.
 pdf: setup

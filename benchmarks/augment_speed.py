@@ -22,6 +22,7 @@ import tensorflow as tf  # noqa: E402
 
 from landmarklib import augment, config, keypoints as kp  # noqa: E402
 from landmarklib.core.files import atomic_path  # noqa: E402
+from landmarklib.reporting import readme  # noqa: E402
 
 BATCH_SIZE = 256
 RUNS = 7                # timed runs; the median is reported
@@ -137,6 +138,7 @@ def main():
     print(table)
     with atomic_path(OUTPUT) as tmp:
         tmp.write_text(table + "\n")
+    readme.write_benchmark_output("augment_speed", table, load)  # for `make readme`
 
 
 if __name__ == "__main__":

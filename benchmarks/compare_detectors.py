@@ -57,9 +57,13 @@ def run_detectors(limit=None):
 
 def score(profile, flip):
     """Step 2 (project environment): one row per detector and trained model."""
+    import os
+
     import pandas as pd
 
     import landmarklib as lm
+
+    load = os.getloadavg()[0]
 
     runs = lm.evaluate.load_runs(profile, train_missing=False)
     if not runs:
@@ -75,6 +79,9 @@ def score(profile, flip):
     out = lm.config.BUILD / "benchmarks" / "compare_detectors.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
+    # the README's "detectors" block is written from these rows (make readme)
+    lm.readme.write_benchmark_output("compare_detectors", text, load,
+                                     records=None if table is None else table.to_dict("records"))
 
 
 def main():

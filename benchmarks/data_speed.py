@@ -81,12 +81,14 @@ def table(result):
 
 
 def main():
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="landmarklib-bench-") as cache_dir:
         result = measure(Path(cache_dir))
     text = table(result)
     print(text, end="")
     with lm.files.atomic_path(OUT) as tmp:
         tmp.write_text(text)
+    lm.readme.write_benchmark_output("data_speed", text, load)  # for `make readme`
     print(f"(written to {OUT.relative_to(lm.config.ROOT)})")
 
 

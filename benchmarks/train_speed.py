@@ -129,8 +129,9 @@ def main():
     faces = lm.datasets.load_splits("faces15")["train"]
     header = (f"{'version':9} {'params':>9} {'MFLOP/img':>9} {'train img/s':>11} "
               f"{'GFLOP/s':>8} {'ms b1':>6} {'ms b1 1core':>11} {'ms/face b256':>12}")
+    load = os.getloadavg()[0]
     lines = [f"machine: {os.cpu_count()} cores, load average "
-             f"{os.getloadavg()[0]:.1f}; batch {BATCH}; medians of repeats", header]
+             f"{load:.1f}; batch {BATCH}; medians of repeats", header]
     print(lines[0]), print(header)
     for version in args.versions:
         rate, model = training_rate(version, faces, args.steps)
@@ -150,6 +151,7 @@ def main():
     out = lm.config.BUILD / "benchmarks" / "train_speed.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
+    lm.readme.write_benchmark_output("train_speed", "\n".join(lines), load)  # for `make readme`
 
 
 if __name__ == "__main__":

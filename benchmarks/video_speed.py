@@ -36,6 +36,7 @@ import cv2  # noqa: E402
 
 from landmarklib import config, detect, export, models, video  # noqa: E402
 from landmarklib.core.files import atomic_path  # noqa: E402
+from landmarklib.reporting import readme  # noqa: E402
 
 CORES = 2
 FRAMES = 150            # of the benchmark video (5 s at 30 fps)
@@ -159,6 +160,7 @@ def main():
     print(text)
     with atomic_path(OUTPUT) as tmp:
         tmp.write_text(text)
+    readme.write_benchmark_output("video_speed", text, load)  # for `make readme`
 
 
 if __name__ == "__main__":

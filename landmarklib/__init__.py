@@ -38,7 +38,7 @@ ALIASES = {
     "inspector_data": "evaluation.inspector_data", "inspector_draw": "evaluation.inspector_draw",
     "inspector_upload": "evaluation.inspector_upload",
     "video": "demo.video", "smoothing": "demo.smoothing", "measurements": "demo.measurements",
-    "report": "reporting.report", "notebook": "reporting.notebook",
+    "report": "reporting.report", "notebook": "reporting.notebook", "readme": "reporting.readme",
     "findings": "reporting.findings", "consistency": "reporting.consistency",
     "runner": "reporting.runner", "latex": "reporting.latex", "results": "reporting.results",
     "cli": "cli",

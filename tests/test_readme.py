@@ -1,0 +1,121 @@
+"""The README's generated tables: `make readme` writes them from the runs and
+benchmarks, and a hand edit of a generated cell is caught."""
+import re
+
+import pandas as pd
+import pytest
+
+from landmarklib import config
+from landmarklib.core.files import write_json
+from landmarklib.reporting import readme
+
+SPLITS = ("val", "test", "test_flip", "test_mtfl")
+
+
+def _results(version, rmse, weights=None, profile="cpu"):
+    splits = {s: {"rmse": rmse + i / 10, "nme": 4 * rmse + i, "mae": rmse / 2}
+              for i, s in enumerate(SPLITS)}
+    return {"version": version, "profile": profile, "description": f"{version} change",
+            "epochs": 12, "parameters": 3_540_000, "train_seconds": 700.0,
+            "backbone_weights": weights, "splits": splits}
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """Run folders, comparison.csv and benchmark outputs of a made-up machine."""
+    models, build = tmp_path / "models", tmp_path / "build"
+    for folder, results, recipe in [("v2-cpu", _results("v2", 1.33), "none"),
+                                    ("v4-cpu", _results("v4", 1.46), "v4"),
+                                    ("v4-strong-cpu", _results("v4", 1.76), "strong"),
+                                    ("transfer-cpu", _results("transfer", 3.71, "none"), "v4"),
+                                    ("v2-smoke", _results("v2", 3.0, profile="smoke"), "none")]:
+        write_json(results, models / folder / "results.json")
+        write_json({"version": results["version"], "augment": recipe}, models / folder / "config.json")
+    build.mkdir()
+    pd.DataFrame({"model": ["v2", "v4", "v2"], "split": ["test_detector"] * 2 + ["test"],
+                  "flip": [False] * 3, "rmse": [2.87, 2.29, 1.3], "nme": [9.98, 7.83, 4.8]}
+                 ).to_csv(build / "comparison.csv", index=False)
+    records = [{"split": s, "method": m, "faces": n, "missed": 0, "rmse": r, "nme": 4 * r,
+                "failure_rate": f, "ms_per_face": 1.0}
+               for s, n in (("test", 616), ("test_mtfl", 450))
+               for m, r, f in (("dlib", 2.28, 20.6), ("v4", 1.45, 1.04))]
+    readme.write_benchmark_output("compare_detectors", "table", 0.7, records,
+                                  folder=build / "benchmarks")
+    readme.write_benchmark_output("data_speed", "convert 7.1 s\nload 0.14 s", 0.3,
+                                  folder=build / "benchmarks")
+    text = "# title\n\n" + "".join(f"{readme.BEGIN.format(n)}\nold {n}\n{readme.END.format(n)}\n\n"
+                                   for n in readme.BLOCKS) + "the end\n"
+    (tmp_path / "README.md").write_text(text)
+    return {"readme": tmp_path / "README.md", "models_dir": models, "build_dir": build}
+
+
+def test_make_readme_writes_every_block_from_the_inputs(inputs):
+    status = readme.update_readme(inputs["readme"], "cpu", inputs["models_dir"], inputs["build_dir"])
+    assert set(status.values()) == {"rewritten"}
+    text = inputs["readme"].read_text()
+    blocks = readme.read_blocks(text)
+    assert blocks == readme.generate("cpu", inputs["models_dir"], inputs["build_dir"])
+    assert text.startswith("# title\n") and text.endswith("the end\n")
+    results = blocks["results"]
+    s = _results("v2", 1.33)["splits"]
+    row = (f"| v2 | + masked loss over all rows | {s['test']['rmse']:.2f} | {s['test']['nme']:.2f} "
+           f"| {s['test_flip']['nme']:.2f} | {s['test_mtfl']['nme']:.2f} | {s['val']['mae']:.2f} "
+           f"| 3.54 M | 11.7 |")
+    assert row in results
+    assert "v2 | 3.00" not in results and "strong" not in results  # smoke runs, ablations: elsewhere
+    # the transfer row says what its backbone started from, not "ImageNet backbone"
+    assert "| transfer | MobileNetV3 backbone trained from scratch (no ImageNet weights loaded) |" \
+        in results
+    assert "| v4-strong-cpu | strong | 1.76 |" in blocks["ablation"]
+    assert "| v4-cpu | v4 | 1.46 |" in blocks["ablation"]
+    assert "| v2 | 2.87 | 9.98 |" in blocks["detector-crops"] and "4.80" not in blocks["detector-crops"]
+    assert "| dlib | 2.28 | 9.12 | 20.6 | 2.28 | 9.12 | 20.6 |" in blocks["detectors"]
+    assert "load average 0.3" in blocks["speed"] and "convert 7.1 s" in blocks["speed"]
+    for name, content in blocks.items():
+        assert readme.format_problems(name, content) == [], name
+    again = readme.update_readme(inputs["readme"], "cpu", inputs["models_dir"], inputs["build_dir"])
+    assert set(again.values()) == {"up to date"}
+
+
+def test_a_hand_edited_cell_is_caught(inputs):
+    args = (inputs["readme"], "cpu", inputs["models_dir"], inputs["build_dir"])
+    readme.update_readme(*args)
+    text = inputs["readme"].read_text()
+    assert "| v4 | + full augmentation | 1.56 |" in text
+    inputs["readme"].write_text(text.replace("| v4 | + full augmentation | 1.56 |",
+                                             "| v4 | + full augmentation | 1.26 |"))
+    status = readme.update_readme(*args, check=True)
+    assert status["results"] == "differs"
+    assert {k for k, v in status.items() if v != "up to date"} == {"results"}
+    assert readme.main(["--readme", str(inputs["readme"]), "--profile", "nothing", "--check"]) == 0
+
+
+def test_absent_inputs_leave_the_blocks_and_say_so(inputs, tmp_path):
+    before = inputs["readme"].read_text()
+    status = readme.update_readme(inputs["readme"], "cpu", tmp_path / "no-models",
+                                  tmp_path / "no-build")
+    assert all(v.startswith("kept (no inputs") for v in status.values())
+    assert inputs["readme"].read_text() == before
+
+
+def test_committed_readme_blocks_are_in_the_generated_format():
+    text = (config.ROOT / "README.md").read_text()
+    blocks = readme.read_blocks(text)
+    assert set(blocks) == set(readme.BLOCKS)
+    for name, content in blocks.items():
+        assert readme.format_problems(name, content) == [], name
+    assert "ImageNet backbone |" not in blocks["results"]  # transfer: what it started from
+
+
+def test_format_check_catches_a_typed_cell():
+    good = readme.RESULTS_HEADER + "\n|---|\n| v2 | x | 1.33 | 4.84 | 4.90 | 5.09 | 0.83 | 3.54 M | 11.9 |"
+    assert readme.format_problems("results", good) == []
+    assert readme.format_problems("results", good.replace("4.84", "4.8")) != []
+    assert readme.format_problems("results", good.replace("| 11.9 |", "| **11.9** |")) != []
+
+
+def test_make_readme_target_exists_and_make_report_runs_it():
+    makefile = (config.ROOT / "Makefile").read_text()
+    assert re.search(r"^readme:.*\n\t.*landmarklib\.reporting\.readme", makefile, re.M)
+    report = re.search(r"^report:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "readme" in report
