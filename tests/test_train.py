@@ -294,3 +294,21 @@ def test_train_cli_rejects_unknown_version_without_traceback():
     out = _cli("train", "--version", "v7", "--profile", "smoke")
     assert out.returncode == 2
     assert "unknown model version 'v7'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_prediction_cache_follows_the_prediction_code(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from landmarklib.evaluation import evaluate
+
+    run = SimpleNamespace(dir=tmp_path / "v2-smoke", config={"key": "k"}, model=models.build("v2"))
+    faces = lm.datasets.FaceSet(np.zeros((2, 96, 96), np.uint8), np.zeros((2, 30), np.float32),
+                                pd.DataFrame(index=range(2)))
+    evaluate.cached_predictions(run, faces, "test", cache_dir=tmp_path)
+    evaluate.cached_predictions(run, faces, "test", cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+    real = runs.module_digest
+    monkeypatch.setattr(runs, "module_digest",  # as if the mirroring code had been edited
+                        lambda name: "edited" if name == "training.models" else real(name))
+    evaluate.cached_predictions(run, faces, "test", cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 2

@@ -162,15 +162,18 @@ def faces_digest(faces):
 def cached_predictions(run, faces, split, flip=False, cache_dir=None):
     """(N, 30) predictions of `run` on `faces`, from the cache or computed and cached.
 
-    The file name holds the run's cache key, the split and a digest of the
-    faces, so a retrained model or changed data never reads a stale array.
+    The file name holds the run's cache key, the split, a digest of the faces
+    and one of the prediction code (``runs.PREDICTION_MODULES``: mirroring,
+    test-time flip), so a retrained model, changed data or an edit of how
+    predictions are made never reads a stale array.
     """
     from ..inference.predict import predict
+    from ..training.runs import PREDICTION_MODULES, code_digest
 
     cache_dir = Path(cache_dir or PREDICTIONS)
     key = run.config.get("key", "nokey")
     path = cache_dir / (f"{run.dir.name}-{key}-{split}{'-flip' if flip else ''}"
-                        f"-{faces_digest(faces)}.npy")
+                        f"-{faces_digest(faces)}-{code_digest(PREDICTION_MODULES)[:8]}.npy")
     if path.exists():
         return np.load(path)
     pred = predict(run.model, faces.images, flip=flip).astype(np.float32)
