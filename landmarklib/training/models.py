@@ -29,7 +29,6 @@ from keras import layers
 from ..core import config
 from ..core import keypoints as kp
 from ..core.errors import LandmarkError
-from ..data.pipeline import check_images, to_model_input
 
 HALF = kp.IMAGE_SIZE / 2  # outputs are predicted as (x - 48) / 48, then rescaled
 
@@ -219,6 +218,9 @@ CUSTOM_OBJECTS = {"SoftArgmax": SoftArgmax}
 
 def predict(model, images, flip=False, batch_size=256):
     """(N, 30) keypoints in pixels for uint8 images (N, 96, 96)."""
+    # Imported here so that building a model needs Keras only (any backend), not TensorFlow.
+    from ..data.pipeline import check_images, to_model_input
+
     images = check_images(images)
     x = to_model_input(images.astype(np.uint8) if images.dtype != np.uint8 else images)
     pred = _predict_array(model, x, batch_size)
