@@ -14,8 +14,8 @@ one split per identity across every source:
   photographed twice there could, unknowably, sit in two splits).
 * ``test``: YouTube-Faces people whose identity hashes below TEST_FRACTION
   (the Udacity download's own train/test share every person, so we re-split).
-  Their photos in MTFL's training.txt (for the current data: 33 people) go to
-  ``excluded``: kept in the cache, never trained, validated or tested on.
+  Their photos in MTFL's training.txt go to ``excluded``: kept in the cache,
+  never trained, validated or tested on.
 * ``val`` / ``train``: every other identity, in every source; an identity is
   in ``val`` when a second, independent hash of it falls below the validation
   fraction (``Profile.validation_split``, applied by ``load_splits``; the cache
