@@ -250,15 +250,18 @@ def test_split_chosen_in_the_ui(faces, predictions):
 
 
 def test_sort_by_one_keypoint_and_by_model_gap(inspector, faces, predictions):
-    pred = predictions["a"].copy()
-    inspector.order_box.value = "keypoint error"
-    inspector.keypoint_box.value = "nose_tip"
-    err = metrics.point_errors(faces.keypoints, predictions["a"])[:, kp.INDEX["nose_tip"]]
-    assert (np.diff(err[inspector.order]) <= 1e-6).all()
-    inspector.reverse_box.value = True
-    assert (np.diff(err[inspector.order]) >= -1e-6).all()
-    inspector.reverse_box.value = False
-    np.testing.assert_array_equal(pred, predictions["a"])
+    noisy = predictions["a"] + np.random.default_rng(1).normal(0, 3, predictions["a"].shape)
+    by_point = widgets.Inspector(faces, {"a": noisy}, recipes=[])
+    by_point.order_box.value = "keypoint error"
+    orders = {}
+    for name in ("nose_tip", "left_eye_center"):
+        by_point.keypoint_box.value = name
+        err = metrics.point_errors(faces.keypoints, noisy)[:, kp.INDEX[name]]
+        assert (np.diff(err[by_point.order]) <= 1e-6).all()    # largest error first
+        orders[name] = list(by_point.order)
+    assert orders["nose_tip"] != orders["left_eye_center"]
+    by_point.reverse_box.value = True
+    assert (np.diff(err[by_point.order]) >= -1e-6).all()
     inspector.order_box.value = "model gap (A - B)"
     inspector.gap_a.value, inspector.gap_b.value = "a", "b"
     gap = (metrics.nme_per_image(faces.keypoints, predictions["a"])
