@@ -72,7 +72,7 @@ def resolve_profile(profile):
     if profile in (None, "auto"):
         return config.default_profile()
     if profile not in config.PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose auto or one of {sorted(config.PROFILES)}")
+        raise LandmarkError(f"unknown profile {profile!r}; choose auto or one of {sorted(config.PROFILES)}")
     return profile
 
 
