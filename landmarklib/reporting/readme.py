@@ -37,7 +37,7 @@ COMPARISON_CSV = config.BUILD / "comparison.csv"
 BLOCKS = ("results", "ablation", "detector-crops", "detectors", "speed")
 BEGIN, END = "<!-- begin: {} -->", "<!-- end: {} -->"
 # The benchmarks whose output the speed block shows, in this order.
-SPEED_BENCHMARKS = ("data_speed", "augment_speed", "train_speed", "video_speed", "inspector_speed")
+SPEED_BENCHMARKS = ("data_speed", "augment_speed", "train_speed", "video_speed")
 RESULTS_HEADER = ("| version | change | YTF test RMSE px | YTF test NME % | YTF test with flip "
                   "NME % | MTFL test NME % | val MAE px | params | train min |")
 ABLATION_HEADER = ("| run | recipe | val RMSE px | val NME % | YTF test RMSE px | YTF test NME % "
