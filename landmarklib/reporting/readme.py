@@ -37,7 +37,7 @@ COMPARISON_CSV = config.BUILD / "comparison.csv"
 BLOCKS = ("results", "ablation", "detector-crops", "detectors", "speed")
 BEGIN, END = "<!-- begin: {} -->", "<!-- end: {} -->"
 # The benchmarks whose output the speed block shows, in this order.
-SPEED_BENCHMARKS = ("data_speed", "augment_speed", "train_speed", "video_speed")
+SPEED_BENCHMARKS = ("data_speed", "augment_speed", "train_speed", "video_speed", "inspector_speed")
 RESULTS_HEADER = ("| version | change | YTF test RMSE px | YTF test NME % | YTF test with flip "
                   "NME % | MTFL test NME % | val MAE px | params | train min |")
 ABLATION_HEADER = ("| run | recipe | val RMSE px | val NME % | YTF test RMSE px | YTF test NME % "
@@ -343,15 +343,19 @@ def write_benchmark_output(name, text, load_average=None, records=None, folder=N
 
 
 def main(argv=None):
-    """``python -m landmarklib.reporting.readme [--profile P] [--readme PATH] [--check]``."""
+    """``python -m landmarklib.reporting.readme [--profile P] [--readme PATH] [--check]``;
+    exits with 1 when --check finds a block that differs from what would be written."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="auto", help="cpu, full, smoke or auto")
     parser.add_argument("--readme", default=str(README))
     parser.add_argument("--check", action="store_true", help="report differences, write nothing")
+    parser.add_argument("--models", default=str(config.MODELS), help="run folders")
+    parser.add_argument("--build", default=str(config.BUILD),
+                        help="folder of comparison.csv and benchmarks/")
     args = parser.parse_args(argv)
-    profile = profile_with_runs() if args.profile == "auto" else args.profile
-    status = update_readme(args.readme, profile, check=args.check)
+    profile = profile_with_runs(args.models) if args.profile == "auto" else args.profile
+    status = update_readme(args.readme, profile, args.models, args.build, check=args.check)
     for name, what in status.items():
         print(f"{args.readme}: {name}: {what}")
     if args.check and "differs" in status.values():
