@@ -87,7 +87,10 @@ def test_a_hand_edited_cell_is_caught(inputs):
     status = readme.update_readme(*args, check=True)
     assert status["results"] == "differs"
     assert {k for k, v in status.items() if v != "up to date"} == {"results"}
-    assert readme.main(["--readme", str(inputs["readme"]), "--profile", "nothing", "--check"]) == 0
+    dirs = ["--models", str(inputs["models_dir"]), "--build", str(inputs["build_dir"])]
+    assert readme.main(["--readme", str(inputs["readme"]), "--check", *dirs]) == 1
+    assert readme.main(["--readme", str(inputs["readme"]), *dirs]) == 0  # make readme
+    assert set(readme.update_readme(*args, check=True).values()) == {"up to date"}
 
 
 def test_absent_inputs_leave_the_blocks_and_say_so(inputs, tmp_path):
