@@ -312,3 +312,17 @@ def test_prediction_cache_follows_the_prediction_code(tmp_path, monkeypatch):
                         lambda name: "edited" if name == "training.models" else real(name))
     evaluate.cached_predictions(run, faces, "test", cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npy"))) == 2
+
+
+def test_validation_split_reaches_the_data(tmp_path, monkeypatch):
+    """Profile.validation_split is not only a cache-key field: train() hands it to the split."""
+    seen = {}
+
+    def load_splits(name, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(train.registry, "load_splits", load_splits)
+    with pytest.raises(RuntimeError, match="stop before training"):
+        train.train("v2", "smoke", run_dir=tmp_path, validation_split=0.35)
+    assert seen["validation_fraction"] == 0.35
