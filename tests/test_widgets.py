@@ -159,9 +159,11 @@ def test_static_fallback(inspector, monkeypatch):
     assert shown[1] is inspector
 
 
-def test_bad_predictions_shape(faces):
+def test_bad_predictions_shape(faces, predictions):
     with pytest.raises(ValueError, match="'a'.*shape"):
         widgets.Inspector(faces, {"a": np.zeros((N - 1, 30))})
+    with pytest.raises(ValueError, match="same models"):
+        widgets.Inspector({"x": faces, "y": faces}, {"x": predictions, "y": {"a": predictions["a"]}})
 
 
 def test_upload_detects_crops_and_predicts(faces, predictions, shared_data):

@@ -69,12 +69,11 @@ class Inspector(UploadPanel):
     def __init__(self, faces, predictions, models=None, recipes=None, scale=SCALE, title=""):
         if not isinstance(faces, dict):
             faces, predictions = {SPLIT: faces}, {SPLIT: predictions}
-        self.splits = {}
-        for split, split_faces in faces.items():
-            self.splits[split] = data.prepare_split(split, split_faces, predictions[split])
-        self.models = dict(models or {})
-        self.scale = scale
+        self.splits = {s: data.prepare_split(s, f, predictions[s]) for s, f in faces.items()}
         names = list(next(iter(self.splits.values()))["predictions"])
+        if any(list(part["predictions"]) != names for part in self.splits.values()):
+            raise ValueError(f"every split needs predictions of the same models, {names}")
+        self.models, self.scale = dict(models or {}), scale
         self.colors = model_bgr(names + [n for n in self.models if n not in names])
         self.drawn = {}         # what the last redraw drew (for tests and curious readers)
         self.upload_result = {}

@@ -139,11 +139,12 @@ def save_video(profile, version, nme, jitter_raw, jitter_smoothed, evidence_dir=
 
 
 def points(value):
-    """A difference of NME in percentage points, for the text."""
+    """A difference of NME in percentage points, for the text ("0.20~points")."""
     return f"{abs(value):.2f}~points"
 
 
 def percent(value):
+    """An NME for the text ("4.60\\,\\%")."""
     return rf"{value:.2f}\,\%"
 
 
