@@ -12,7 +12,7 @@ PROFILE ?= auto
 PYTEST_ARGS ?=
 ONLY ?=
 
-.PHONY: setup test report notebooks pdf benchmarks detectors-venv clean-build help readme
+.PHONY: setup test report notebooks pdf benchmarks detectors-venv clean-build help colab-check readme
 
 help:
 	@echo "make report [PROFILE=smoke|cpu|full]  - run the notebooks and build report/main.pdf"
@@ -66,3 +66,9 @@ detectors-venv: .venv-detectors/.installed
 clean-build:
 	rm -rf build report/figures/*.pdf report/figures/*.png report/generated/*.tex
 	cd report && latexmk -C main.tex > /dev/null 2>&1 || true
+
+# Colab's runtime stand-in (tools/colab/README.md): .venv-colab with Colab's package
+# versions (Python 3.13) and a google.colab stand-in; runs every notebook at the smoke
+# profile through its Colab setup cell, then the unit tests. ONLY=03_train runs some.
+colab-check:
+	bash tools/colab/check.sh $(ONLY)
