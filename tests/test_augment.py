@@ -281,3 +281,26 @@ def test_bad_seed_raises():
         augment.augment_batch(images, keypoints, "v4", seed=[1, 2, 3])
     with pytest.raises(ValueError, match="seed"):
         augment.augment_batch(images, keypoints, "v4", seed=0.5)
+
+
+def test_augmentation_grid_keeps_the_subjects_left_on_the_image_right(tmp_path):
+    import matplotlib
+
+    from landmarklib import plots
+    from landmarklib.evaluation.drawing import SIDE_COLORS
+
+    images, _ = make_batch(3)
+    points = np.full((3, kp.NUM_KEYPOINTS, 2), np.nan, np.float32)   # the eye centres only
+    for name, x in (("left_eye_center", 66.0), ("right_eye_center", 30.0)):
+        points[:, kp.INDEX[name]] = (x, 38.0)
+    fig = plots.augmentation_grid(images, points.reshape(3, 30),
+                                  {"input": "none", "flip": {"flip": 1.0}}, save_to=tmp_path / "grid")
+    assert [len(row) for row in np.reshape(fig.axes, (2, 3))] == [3, 3]
+    assert (tmp_path / "grid.pdf").exists() and (tmp_path / "grid.png").exists()
+    red = matplotlib.colors.to_rgba(SIDE_COLORS["left"])
+    for ax in fig.axes:   # every panel: the subject's left eye (red) is right of the image centre
+        dots = ax.collections[0]
+        colors, xy = dots.get_facecolors(), dots.get_offsets()
+        left = [x for (x, _), c in zip(xy, colors) if np.allclose(c, red)]
+        assert left and min(left) > (SIZE - 1) / 2
+    matplotlib.pyplot.close(fig)
