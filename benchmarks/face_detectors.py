@@ -63,6 +63,7 @@ from landmarklib.core import config  # noqa: E402
 from landmarklib.core.files import atomic_path  # noqa: E402
 from landmarklib.data import sources  # noqa: E402
 from landmarklib.inference import face_detectors as fd  # noqa: E402
+from landmarklib.inference import framing  # noqa: E402
 
 CORES = 2
 COUNT = 300             # test photos per source
@@ -128,7 +129,7 @@ def variants(available):
     for name in DETECTOR_NAMES:
         if name not in available:
             continue
-        constants = fd.FRAMING[name]
+        constants = framing.FRAMING[name]
         out.append((f"{name} (box)", name, {"box": constants["box"]}))
         if "points" in constants:
             out.append((f"{name} (5 points)", name, constants))
@@ -158,10 +159,10 @@ def score_photos(photos, available, labels):
         results[source] = {label: [] for label, _, _ in labels}
         for path, keypoints in items:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            truth = fd.true_framing(keypoints)
+            truth = framing.true_framing(keypoints)
             faces = {name: det.detect(image) for name, det in available.items()}
             for label, name, constants in labels:
-                framings = [fd.face_framing(f, constants) for f in faces[name]]
+                framings = [framing.face_framing(f, constants) for f in faces[name]]
                 overlaps = [iou(f, truth) for f in framings]
                 if not overlaps or max(overlaps) < FOUND_IOU:
                     results[source][label].append(None)
@@ -221,7 +222,7 @@ def non_face_images(photos, seed):
         for index, (path, keypoints) in enumerate(items):
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if source.startswith("YouTube"):
-                strip = background_strip(image, fd.true_framing(keypoints))
+                strip = background_strip(image, framing.true_framing(keypoints))
                 if strip is not None:
                     images["background"].append(resize(strip))
             if index % SHUFFLED_EVERY == 0:

@@ -1,25 +1,33 @@
-"""How fast is the video demo? Detector, landmark model, end to end on 640x480.
+"""How fast is the video demo? Detector, crop, landmark model, refinement, end to end.
 
-Times, on a 640x480 synthetic video of one real face (``video.make_test_video``):
+Times, on a 640x480 test video of one real face (``testvideo.make_test_video``,
+a test-split person moving, zooming and rolling):
 
-* the Haar detector: a full-frame search and a search around a tracked face;
-* the 96x96 crop;
+* the face detector (``photo.default_detector()``: MTCNN where installed),
+  one full 640x480 frame;
+* the de-rotated 96x96 crop (``photo.crop_framing``);
 * the landmark model on one face (batch 1) called four ways: Keras eagerly,
   a ``tf.function`` with a fixed input signature, the TFLite interpreter and
   onnxruntime, with 2 threads and (in a subprocess) with 1;
-* end to end: ``FacePipeline`` on decoded frames, and ``annotate_video``
-  (decode + pipeline + drawing + mp4v encoding), in frames per second of
-  wall time and per CPU-second of this process (less affected by other
-  processes on a shared machine).
+* the per-face cost of 1, 2 and 3 passes (crop + TFLite + mapping back and
+  re-framing, forced to run every pass);
+* end to end: ``tracking.FaceTracker`` on decoded frames, and
+  ``annotate_video`` (decode + detect/track + refine + predict + draw + mp4v
+  encoding), in frames per second of wall time and per CPU-second of this
+  process (less affected by other processes on a shared machine), with how
+  many frames ran the detector.
 
-Speed does not depend on the weights, so the model is an untrained v4 (the
-same network as every CNN version). Each number is a median of repeated runs.
-The machine may be shared: the load average at the start is printed with
-the table.
+Crop and model speed do not depend on the weights, but the tracker's does
+(a model that loses the face sends every frame to the detector), so the end
+to end runs use a trained model: ``--model RUN`` (default: the small test
+model in build/test-models if present, else an untrained v4, flagged in the
+table). Each number is a median of repeated runs. The machine may be
+shared: the load average at the start is printed with the table.
 
-Run: ``.venv/bin/python benchmarks/video_speed.py``; the table is printed and
-written to build/benchmarks/video_speed.txt. Goal (issue 7): >= 60 frames/s
-end to end for one face on 2 cores. See 05_demo, "Speed".
+Run: ``.venv/bin/python benchmarks/video_speed.py [--model models/v5-cpu]``;
+the table is printed and written to build/benchmarks/video_speed.txt. Goal
+(issue 13): >= 60 frames/s end to end for one face on 2 cores. See 05_demo,
+"Speed".
 """
 import os
 import platform
@@ -32,17 +40,19 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import cv2  # noqa: E402
+import cv2
 
-from landmarklib import config, detect, export, models, video  # noqa: E402
-from landmarklib.core.files import atomic_path  # noqa: E402
-from landmarklib.reporting import readme  # noqa: E402
+from landmarklib import config, export, models, testvideo, tracking, video
+from landmarklib.core.files import atomic_path
+from landmarklib.inference import photo
+from landmarklib.reporting import readme
 
 CORES = 2
 FRAMES = 150            # of the benchmark video (5 s at 30 fps)
 REPEATS = 50            # timed calls per micro-benchmark
 RUNS = 3                # end-to-end runs; the median is reported
 GOAL_FPS = 60
+TEST_MODELS = (config.BUILD / "test-models" / "v5", config.BUILD / "test-models" / "video")
 OUTPUT = config.BUILD / "benchmarks" / "video_speed.txt"
 MODEL_VERSION = "v4"
 
@@ -74,8 +84,8 @@ def predictors(model, threads):
     folder = Path(tempfile.mkdtemp())
     onnx = export.export_onnx(model, folder / "m.onnx")
     return {
-        "Keras, eager call": video.make_predictor(model, "keras"),
-        "tf.function, fixed signature": video.make_predictor(model, "function"),
+        "Keras, eager call": photo.make_predictor(model, "keras"),
+        "tf.function, fixed signature": photo.make_predictor(model, "function"),
         "TFLite interpreter": export.TFLitePredictor(export.to_tflite(model), num_threads=threads),
         "onnxruntime": export.ONNXPredictor(onnx, num_threads=threads),
     }
@@ -100,60 +110,88 @@ def one_core_landmark_ms():
     return json.loads(out.split("JSON", 1)[1])
 
 
+def forced_passes_ms(gray, framing, predictor, passes):
+    """Median ms for one face through `passes` predictions (every pass runs)."""
+    def run():
+        f = framing
+        for _ in range(passes):
+            points, _ = photo.predict_framings(gray, [f], predictor)
+            f = photo.framing_from_keypoints(points[0])
+    return median_ms(run)
+
+
+def trained_model(path):
+    """(keras model, its name) from `path`, a test model, or an untrained v4."""
+    from landmarklib.training.runs import load_run
+
+    for candidate in ([Path(path)] if path else list(TEST_MODELS)):
+        if (candidate / "model.keras").exists():
+            run = load_run(candidate)
+            return run.model, candidate.name
+    return models.build(MODEL_VERSION), f"untrained {MODEL_VERSION} (the tracker loses faces)"
+
+
 def main():
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a run folder (default: a test model or untrained v4)")
+    args = parser.parse_args()
     limit_cores(CORES)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     folder = Path(tempfile.mkdtemp())
     src = folder / "bench.mp4"
-    photos = video.youtube_faces_photos(1, seed=0)
-    video.make_test_video(src, photos, frames=FRAMES)
+    photos = testvideo.youtube_faces_photos(1, seed=0)
+    testvideo.make_test_video(src, photos, frames=FRAMES)
     cap, info = video.open_video(src)
     frames = list(video.read_frames(cap, info["first"]))
     cap.release()
-    grays = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
+    gray = cv2.cvtColor(frames[0], cv2.COLOR_BGR2GRAY)
 
-    detector = detect.FaceDetector()
-    boxes = [detector.detect(g) for g in grays]
-    box = next(b[0] for b in boxes if len(b))
-    gray = grays[0]
-    frame_box = detect.box_to_frame(box)
-    crop = video.crop_frame(gray, frame_box)
-    rows = [("detector: full-frame search (640x480 -> 320 wide)",
-             median_ms(lambda: detector.detect(gray), 20)),
-            ("detector: search around the tracked face", median_ms(
-                lambda: detector.detect_near(gray, box))),
-            ("crop to 96x96", median_ms(lambda: video.crop_frame(gray, frame_box)))]
+    detector = photo.default_detector()
+    face = detector.detect(frames[0])[0]
+    framing = photo.first_framing(face)
+    rows = [(f"detector ({detector.name}): one full 640x480 frame",
+             median_ms(lambda: detector.detect(frames[0]), 5)),
+            ("crop to 96x96 (de-rotated)", median_ms(lambda: photo.crop_framing(gray, framing)))]
 
-    model = models.build(MODEL_VERSION)
+    model, model_name = trained_model(args.model)
+    crop = photo.crop_framing(gray, framing)
     two = landmark_ms(model, CORES, crop)
     one = one_core_landmark_ms()
 
     tflite = export.TFLitePredictor(export.to_tflite(model), num_threads=CORES)
-    pipeline_fps, video_fps, video_cpu_fps = [], [], []
+    passes = {k: forced_passes_ms(gray, framing, tflite, k) for k in (1, 2, 3)}
+    pipeline_fps, video_fps, video_cpu_fps, detections = [], [], [], []
     for _ in range(RUNS):
-        pipe = video.FacePipeline(tflite)
+        tracker = tracking.FaceTracker(tflite, detector=detector)
         start = time.perf_counter()
         for i, f in enumerate(frames):
-            pipe(f, i / 30)
+            tracker(f, i / 30)
         pipeline_fps.append(len(frames) / (time.perf_counter() - start))
         cpu = time.process_time()
-        stats = video.annotate_video(src, tflite, folder / "out.mp4", csv_path=folder / "o.csv")
+        stats = video.annotate_video(src, tflite, folder / "out.mp4", csv_path=folder / "o.csv",
+                                     detector=detector)
         video_fps.append(stats["fps"])
         video_cpu_fps.append(stats["frames"] / (time.process_time() - cpu))
+        detections.append(stats["detections"])
 
     lines = [f"Video demo speed: {platform.processor() or platform.machine()}, {CORES} cores, "
-             f"load average {load:.1f} at start, 640x480, one face, model {MODEL_VERSION} "
+             f"load average {load:.1f} at start, 640x480, one face, model {model_name} "
              f"({model.count_params():,} parameters)", ""]
     lines += [f"{name:58s} {ms:7.2f} ms" for name, ms in rows]
     lines += ["", f"{'landmarks, one face (batch 1)':40s} {'2 threads':>10s} {'1 thread':>10s}"]
     lines += [f"{name:40s} {two[name]:7.2f} ms {one[name]:7.2f} ms" for name in two]
+    lines += ["", "per face, crop + TFLite + map back + re-frame, every pass run:"]
+    lines += [f"  {k} pass{'es' if k > 1 else '  '}{'':47s} {ms:7.2f} ms" for k, ms in passes.items()]
     pf, vf = statistics.median(pipeline_fps), statistics.median(video_fps)
     cf = statistics.median(video_cpu_fps)
     lines += ["",
-              f"end to end, FacePipeline on decoded frames (TFLite)       {pf:7.1f} frames/s",
-              f"end to end, annotate_video: decode+pipeline+draw+encode   {vf:7.1f} frames/s",
+              f"end to end, FaceTracker on decoded frames (TFLite)        {pf:7.1f} frames/s",
+              f"end to end, annotate_video: decode+track+draw+encode      {vf:7.1f} frames/s",
               f"  the same per CPU-second of this process (all threads)    {cf:7.1f} frames/s",
               "  (a lower bound on the speed of an otherwise idle machine)",
+              f"  detector runs per {FRAMES} frames: {statistics.median(detections):.0f}",
               f"goal >= {GOAL_FPS} frames/s end to end: "
               + ("met" if vf >= GOAL_FPS else "NOT met on this run")]
     text = "\n".join(lines) + "\n"

@@ -170,15 +170,15 @@ def _video(args):
 
 
 def _webcam(args):
-    from .demo import video
+    from .demo import camera
 
-    video.webcam_cli(args)
+    camera.webcam_cli(args)
 
 
 def _predict_image(args):
-    from .demo import video
+    from .demo import stills
 
-    video.predict_image_cli(args)
+    stills.predict_image_cli(args)
 
 
 def _export(args):

@@ -13,7 +13,7 @@ LAYERS = ("core", "data", "training", "inference", "evaluation", "demo", "report
 TOP_LEVEL = {"__init__", "__main__", "cli"}   # the entry points may import anything
 MAX_LINES = 400
 # Still being split (each entry must go once its module is under the limit: strict xfail).
-OVERSIZE = {"landmarklib.demo.video"}
+OVERSIZE = set()
 
 
 def _modules():
@@ -121,10 +121,7 @@ def test_modules_stay_small(name):
 IMAGE_READER = "landmarklib.data.crop"   # read_image / decode_image: the one image reader
 # Modules that still decode images themselves (the demo's; to be moved onto
 # crop.read_image / decode_image): take a module out once it no longer does.
-OWN_IMAGE_READERS = {"landmarklib.demo.video", "landmarklib.inference.detect",
-                     "landmarklib.demo.camera", "landmarklib.demo.stills",
-                     "landmarklib.demo.testvideo", "landmarklib.evaluation.realworld",
-                     "landmarklib.inference.face_detectors", "landmarklib.evaluation.inspector_data"}
+OWN_IMAGE_READERS = {"landmarklib.inference.detect", "landmarklib.evaluation.inspector_data"}
 
 
 def test_images_are_read_by_one_function():
@@ -164,9 +161,7 @@ def test_the_image_reader_names_the_file(tmp_path):
 
 # Modules that still name the YouTube-Faces label CSVs themselves instead of calling
 # data.sources (youtube_faces_annotations / read_youtube_faces_list); take one out once it does.
-OWN_YOUTUBE_FACES_READERS = {"landmarklib.inference.detect", "landmarklib.inference.face_detectors",
-                             "landmarklib.evaluation.reframe", "landmarklib.demo.video",
-                             "landmarklib.demo.testvideo", "landmarklib.evaluation.realworld"}
+OWN_YOUTUBE_FACES_READERS = {"landmarklib.inference.detect"}
 
 
 def test_the_youtube_faces_lists_are_read_in_one_place():

@@ -1,58 +1,60 @@
-"""Test faces cropped the way the demo crops them: from a face detector's box.
+"""Test faces cropped the way the demo crops them: from a face detector.
 
-The datasets frame every crop from its own landmarks (``datasets.crop``), so
-test faces are perfectly centred and sized: easier than in real use, where
-the crop comes from a detector box (``landmarklib.detect``) that is off by a
-few pixels in position and scale. ``detector_framed`` rebuilds a YouTube-Faces
-split that way, from the original photos, so that augmentation (which teaches
-exactly this robustness) can be judged where it matters. See 04_evaluate,
-"Augmentation ablation".
+The datasets frame every crop from its own landmarks (``data.crop``), so test
+faces are perfectly centred and sized: easier than in real use, where the
+first crop comes from a face detector (``inference.face_detectors``) that is
+off by a few pixels in position, scale and roll. ``detector_framed`` rebuilds
+a YouTube-Faces split that way, from the original photos, with the demo's own
+code: the detector's *largest* face (as ``predict-image`` and the video
+tracker pick it, never the one nearest the truth) and its first framing
+(``inference.photo.first_framing``), cropped de-rotated by
+``photo.crop_framing``; the true keypoints are mapped into that crop. So
+augmentation (which teaches exactly this robustness) can be judged where it
+matters. See 04_evaluate, "Augmentation ablation".
 """
 import numpy as np
-import pandas as pd
 
 from ..core import keypoints as kp
-from ..data import FaceSet, crop_face, face_frame, find_root, read_gray
-
-
-def _source_keypoints(root):
-    """Kaggle vectors in source pixels for every YouTube-Faces photo, by file."""
-    out = {}
-    for csv_name, folder in (("training_frames_keypoints.csv", "training"),
-                             ("test_frames_keypoints.csv", "test")):
-        table = pd.read_csv(root / csv_name)
-        points = kp.from_ibug68(table.iloc[:, 1:].to_numpy(np.float64).reshape(-1, 68, 2))
-        out.update({f"{folder}/{name}": p for name, p in zip(table.iloc[:, 0], points)})
-    return out
+from ..data import FaceSet, find_root, read_gray
+from ..data.sources import youtube_faces_annotations
 
 
 def detector_framed(faces, root=None, detector=None):
-    """Re-crop the YouTube-Faces rows of `faces` from detector boxes.
+    """Re-crop the YouTube-Faces rows of `faces` from the detector's first framing.
 
-    Returns (FaceSet, missed): the crops with their keypoints, and how many
-    photos the detector found no face in (those are left out, as in a video).
+    Args:
+        faces: a FaceSet with meta columns source and file.
+        root: the YouTube-Faces folder (default: found as the converter finds it).
+        detector: a face detector (default ``photo.default_detector()``).
+
+    Returns:
+        (FaceSet, missed): the crops with their keypoints (NaN where a point
+        falls outside the crop), and how many photos had no face found or
+        whose largest face is another one (its crop holds neither true eye).
     """
-    from ..inference.detect import FaceDetector, box_to_frame
+    from ..inference import photo
 
     root = find_root("youtube-faces", root)
-    detector = detector or FaceDetector()
-    source = _source_keypoints(root)
+    detector = detector or photo.default_detector()
+    source = youtube_faces_annotations(root)
     rows = np.flatnonzero(faces.meta["source"].to_numpy() == "youtube-faces")
     images, keypoints, kept, missed = [], [], [], 0
     for i in rows:
         name = faces.meta["file"].iloc[i]
         gray = read_gray(root / name)
-        truth = source[name]
-        x0, y0, side = face_frame(truth)
-        boxes = detector.detect(gray)
-        if len(boxes) == 0:
+        found = detector.detect(gray)
+        if not found:
             missed += 1
             continue
-        centres = boxes[:, :2] + boxes[:, 2:] / 2
-        nearest = boxes[np.argmin(np.linalg.norm(centres - (x0 + side / 2, y0 + side / 2), axis=1))]
-        crop, points = crop_face(gray, truth, box=box_to_frame(nearest))
-        images.append(crop)
-        keypoints.append(points)
+        framing = photo.first_framing(found[0])
+        points = photo.to_crop(kp.as_points(source[name]), framing)
+        outside = (points < -0.5).any(axis=-1) | (points > kp.IMAGE_SIZE - 0.5).any(axis=-1)
+        if outside[[kp.INDEX["left_eye_center"], kp.INDEX["right_eye_center"]]].all():
+            missed += 1
+            continue
+        points[outside] = np.nan
+        images.append(photo.crop_framing(gray, framing))
+        keypoints.append(points.reshape(-1))
         kept.append(i)
     meta = faces.meta.iloc[kept].reset_index(drop=True)
     meta["framing"] = "detector"

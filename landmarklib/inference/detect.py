@@ -111,12 +111,6 @@ def box_to_frame(box, constants=None):
     return x + c["dx"] * w, y + c["dy"] * w, c["scale"] * w
 
 
-def frame_to_box(frame):
-    """The square box (x, y, w, h) of a training frame (x0, y0, side)."""
-    x0, y0, side = frame
-    return np.array([x0, y0, side, side], dtype=np.float64)
-
-
 def calibrate(root=None, count=400, seed=0, detector=None):
     """Refit BOX_TO_FRAME on `count` YouTube-Faces training photos.
 

@@ -22,7 +22,7 @@ REPORT = config.ROOT / "report"
 EXECUTED = config.BUILD / "notebooks"
 NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"   # the numbered notebooks of the course
 TRAIN_NOTEBOOK = "03_train"
-TRAIN_VERSIONS = tuple(models.REGISTRY)  # v1, v2, v3, v4, heatmap, transfer
+TRAIN_VERSIONS = tuple(models.REGISTRY)  # v1, v2, v3, v4, v5, heatmap, transfer
 KERNEL = "python3"
 KERNEL_START_TIMEOUT = 180   # seconds; TensorFlow kernels start slowly on busy CPUs
 # Longest a single cell may run, per profile (None: no limit). A cell that runs

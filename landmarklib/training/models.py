@@ -49,6 +49,7 @@ REGISTRY = {
     "v2": Version("v2", "cnn", False, "none", "+ masked loss over all rows"),
     "v3": Version("v3", "cnn", False, "v3", "+ rotation augmentation"),
     "v4": Version("v4", "cnn", False, "v4", "+ full augmentation"),
+    "v5": Version("v5", "cnn", False, "v5", "+ detector-robust augmentation"),
     "heatmap": Version("heatmap", "heatmap", False, "v4", "heatmaps + soft-argmax"),
     "transfer": Version("transfer", "transfer", False, "v4", "ImageNet backbone"),
 }

@@ -145,7 +145,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     """Train (or load the cached) `version` with `profile`; returns a Run.
 
     Args:
-        version: key of ``models.REGISTRY`` (v1, v2, v3, v4, heatmap, transfer).
+        version: key of ``models.REGISTRY`` (v1, v2, v3, v4, v5, heatmap, transfer).
         profile: "smoke", "cpu", "full" or "auto" (full with a GPU, cpu without).
         retrain: ignore a cached run with the same key.
         strategy: tf.distribute strategy name (see ``landmarklib.distribute``).
