@@ -1,26 +1,33 @@
 """Follow faces through a video by their keypoints; the detector only to find them.
 
 ``FaceTracker`` turns one frame into faces with 15 keypoints each, the way
-MediaPipe's face mesh does:
+MediaPipe's face mesh does, with one safeguard:
 
 1. every tracked face is cropped from the framing of its keypoints in the
    previous frame (``photo.framing_from_keypoints``: centre, size and roll),
-   predicted, and re-cropped once more if the framing moved by at least
-   ``photo.TOLERANCE`` crop px (``passes``);
-2. a face is lost when its crop looks neither like its crop in the previous
-   frame (both framed by the keypoints: alike when the model frames it
-   steadily) nor like the previous frame's square cut from this frame (alike
-   when it moves slowly): normalised correlation below ``MIN_SIMILARITY``
-   (a cut, a blank frame, the face leaving). The framing may change by at most
-   ``MAX_*_STEP`` from one frame to the next (a weak model's keypoints can
-   drift in size);
-3. the face detector (``face_detectors``: MTCNN, slow: ~0.1 s per frame on
-   2 cores) runs only when a face was lost, every ``DETECT_EVERY`` frames
+   moved by the image motion since then, predicted, and re-cropped once more
+   if the framing moved by at least ``photo.TOLERANCE`` crop px (``passes``);
+2. the safeguard: the image motion of the face square (Lucas-Kanade optical
+   flow of a grid of points, a similarity transform fitted with RANSAC)
+   also carries the *detector's* framing from frame to frame. Where the
+   keypoints' framing strays from it by more than ``AGREE_MOVE`` crop px,
+   the face is cropped from the motion-carried framing instead: a model
+   whose keypoints are biased (a weak one reads every face a little too
+   large) would otherwise feed its error back into the next crop and drift
+   off the face within a few frames;
+3. a face is lost when the flow fails; it is in doubt when its crop looks
+   neither like its crop in the previous frame nor like the previous
+   frame's square cut from this frame (normalised correlation below
+   ``MIN_SIMILARITY``: a cut, a blank frame, the face leaving, or just a
+   jumpy model), and then the detector decides on the same frame;
+4. the face detector (``face_detectors``: MTCNN, slow: ~0.1-0.2 s per frame
+   on 2 cores) runs only when a face was lost or is in doubt, every ``DETECT_EVERY`` frames
    while fewer than ``max_faces`` faces are tracked, and every
    ``CHECK_EVERY`` frames to confirm the tracks (a track the detector misses
-   twice in a row ends, one it finds far from where the track is re-starts
-   from the detection) and pick up new faces;
-4. each face keeps its id; its keypoints are smoothed over time by a
+   twice in a row ends; a confirmed one restarts its motion-carried framing
+   from the detection, or its keypoints too if they had strayed) and pick
+   up new faces;
+5. each face keeps its id; its keypoints are smoothed over time by a
    One-Euro filter (``smoothing.Track``).
 
 Photos use the same crop and refinement code (``inference.photo``).
@@ -38,15 +45,16 @@ DETECT_EVERY = 2      # frames between detector runs while fewer than max_faces 
 CHECK_EVERY = 30      # frames between detector runs that confirm the tracks
 VIDEO_PASSES = 2      # predictions per tracked face per frame (2: one re-crop if it moved)
 MIN_SIMILARITY = 0.5  # correlation of a face's crop with its previous crop to keep tracking it
-# A face moves little between frames: the next frame's framing may differ from
-# this one's by at most these (a weak model's keypoints can drift in size).
-MAX_SCALE_STEP = 1.1  # factor on the side
-MAX_ROLL_STEP = 8.0   # degrees
-MAX_SHIFT_STEP = 0.25  # fraction of the side
+AGREE_MOVE = 8.0      # crop px: keypoint framing this far from the motion-carried one is not used
 RESEED_MOVE = 12.0    # crop px: a confirming detection this far from a track re-seeds it
 MAX_STRIKES = 2       # confirming detections a track may miss in a row
 SIMILARITY_SIZE = 24  # the crops are compared at this size (the face's centre part)
 SIMILARITY_REGION = (16, 92, 10, 86)  # rows, cols of the 96x96 crop compared (brows to chin)
+FLOW_GRID = 5         # optical flow: a FLOW_GRID x FLOW_GRID grid of points ...
+FLOW_SPAN = 0.6       # ... over this fraction of the face square
+FLOW_WINDOW = 21      # px: Lucas-Kanade window
+FLOW_LEVELS = 3       # pyramid levels (fast motion)
+FLOW_MIN_POINTS = 8   # fewer points followed (or RANSAC inliers): the face is lost
 
 
 @dataclass
@@ -75,19 +83,40 @@ def framing_box(framing):
     return np.array([framing.cx - half, framing.cy - half, framing.side, framing.side])
 
 
-def next_framing(previous, proposed):
-    """`proposed` (from this frame's keypoints) with its change from `previous` bounded
-    by MAX_SCALE_STEP, MAX_ROLL_STEP and MAX_SHIFT_STEP."""
-    side = float(np.clip(proposed.side, previous.side / MAX_SCALE_STEP,
-                         previous.side * MAX_SCALE_STEP))
-    roll = float(np.clip(proposed.roll, previous.roll - MAX_ROLL_STEP,
-                         previous.roll + MAX_ROLL_STEP))
-    shift = np.array([proposed.cx - previous.cx, proposed.cy - previous.cy])
-    limit = MAX_SHIFT_STEP * previous.side
-    norm = float(np.hypot(*shift))
-    if norm > limit:
-        shift *= limit / norm
-    return photo.Framing(previous.cx + shift[0], previous.cy + shift[1], side, roll)
+def flow_points(framing):
+    """A FLOW_GRID x FLOW_GRID grid (N, 1, 2) float32 over the middle of a framing's square."""
+    u = (np.linspace(-0.5, 0.5, FLOW_GRID) * FLOW_SPAN * framing.side)
+    gx, gy = np.meshgrid(u, u)
+    a = np.radians(framing.roll)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1) @ rot.T + (framing.cx, framing.cy)
+    return pts.astype(np.float32).reshape(-1, 1, 2)
+
+
+def face_motion(previous, gray, framing):
+    """The similarity transform (2x3) that moved `framing`'s square from `previous` to
+    `gray` (optical flow of a point grid, RANSAC fit), or None if it cannot be followed."""
+    start = flow_points(framing)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(
+        previous, gray, start, None, winSize=(FLOW_WINDOW, FLOW_WINDOW), maxLevel=FLOW_LEVELS)
+    if moved is None:
+        return None
+    good = status.ravel() == 1
+    if good.sum() < FLOW_MIN_POINTS:
+        return None
+    m, inliers = cv2.estimateAffinePartial2D(start[good], moved[good], method=cv2.RANSAC,
+                                             ransacReprojThreshold=max(2.0, 0.03 * framing.side))
+    if m is None or inliers is None or inliers.sum() < FLOW_MIN_POINTS:
+        return None
+    return m
+
+
+def moved_framing(m, framing):
+    """`framing` carried by the similarity transform `m` (2x3)."""
+    cx, cy = m @ np.array([framing.cx, framing.cy, 1.0])
+    scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    angle = float(np.degrees(np.arctan2(m[1, 0], m[0, 0])))
+    return photo.Framing(float(cx), float(cy), framing.side * scale, framing.roll + angle)
 
 
 def _signature(crop):
@@ -112,9 +141,11 @@ def similarity(crop_a, crop_b):
 class _Track:
     def __init__(self, face_id, framing, crop, keypoints, smooth, **filter_args):
         self.smoother = smoothing.Track(face_id, framing_box(framing), smooth, **filter_args)
-        self.id, self.framing, self.crop, self.keypoints = face_id, framing, crop, keypoints
+        self.id, self.crop, self.keypoints = face_id, crop, keypoints
         self.used = framing     # the framing its last crop was cut from
+        self.anchor = framing   # the detector's framing, carried by the image motion
         self.strikes = 0
+        self.doubtful = False   # its crop changed too much: the detector must confirm it
 
 
 class FaceTracker:
@@ -146,34 +177,54 @@ class FaceTracker:
         self.detect_every, self.check_every = max(int(detect_every), 1), max(int(check_every), 1)
         self.passes, self.min_similarity = passes, min_similarity
         self.filter_args = filter_args
-        self.tracks, self._next_id = [], 0
+        self.tracks, self._next_id, self._previous = [], 0, None
         self._since_detect = self.detect_every   # search the first frame
         self.detections = 0                       # detector runs so far
 
-    def _follow(self, gray):
+    def _follow(self, previous, gray):
         """Move every track to this frame; drop the lost ones. True if one was lost."""
-        if not self.tracks:
+        if not self.tracks or previous is None:
             return False
-        points, framings, used, crops = photo.refine(
-            gray, [t.framing for t in self.tracks], self.predictor, passes=self.passes)
-        kept, lost = [], False
-        for track, p, f, n, c in zip(self.tracks, points, framings, used, crops):
-            # cropped by its keypoints, a face looks like its last crop (if the model
-            # frames it steadily), and its last square looks like the same square now
-            # (if it moves slowly); a blank frame or another scene does neither
-            alike = max(similarity(track.crop, c),
-                        similarity(track.crop, photo.crop_framing(gray, track.used)))
-            if alike < self.min_similarity or not np.isfinite(p).all():
+        moving, starts, lost = [], [], False
+        for track in self.tracks:
+            m = face_motion(previous, gray, track.anchor)
+            if m is None:
                 lost = True
                 continue
+            track.anchor = moved_framing(m, track.anchor)
+            try:
+                from_keypoints = moved_framing(m, photo.framing_from_keypoints(track.keypoints))
+            except ValueError:      # degenerate keypoints
+                from_keypoints = None
+            agree = (from_keypoints is not None
+                     and photo.framing_move(track.anchor, from_keypoints) < AGREE_MOVE)
+            starts.append(from_keypoints if agree else track.anchor)
+            moving.append(track)
+        if not moving:
+            self.tracks = []
+            return lost
+        points, framings, used, crops = photo.refine(gray, starts, self.predictor,
+                                                     passes=self.passes)
+        kept = []
+        for track, p, f, n, c in zip(moving, points, framings, used, crops):
+            # cropped by its keypoints, a face looks like its last crop; its last square
+            # looks like the same square now if it moves slowly; a blank frame or
+            # another scene looks like neither
+            if not np.isfinite(p).all():
+                lost = True
+                continue
+            alike = max(similarity(track.crop, c),
+                        similarity(track.crop, photo.crop_framing(gray, track.used)))
+            track.doubtful = alike < self.min_similarity   # the detector decides, this frame
+            lost |= track.doubtful
             track.keypoints, track.crop, track.passes, track.used = p, c, int(n), f
-            track.framing = next_framing(track.framing, photo.framing_from_keypoints(p))
             kept.append(track)
         self.tracks = kept
         return lost
 
     def _start(self, gray, framings, tracks=None):
         """Refine from detector framings; new tracks (or re-seed `tracks`, same ids)."""
+        framings = list(framings)
         points, finals, used, crops = photo.refine(gray, framings, self.predictor)
         for k, (p, c, n, f) in enumerate(zip(points, crops, used, finals)):
             if tracks is None:
@@ -183,7 +234,7 @@ class FaceTracker:
             else:
                 track = tracks[k]
                 track.keypoints, track.crop = p, c
-            track.framing, track.passes, track.used = photo.framing_from_keypoints(p), int(n), f
+            track.anchor, track.passes, track.used = framings[k], int(n), f
 
     def _detect(self, gray, frame):
         """Run the detector: confirm tracks (re-seed drifted ones), start new ones."""
@@ -194,16 +245,22 @@ class FaceTracker:
         new, confirmed, reseed = [], set(), []
         for f in found:
             owner = next((t for t in self.tracks if t.id not in confirmed and np.hypot(
-                f.cx - t.framing.cx, f.cy - t.framing.cy) < t.framing.side / 2), None)
+                f.cx - t.used.cx, f.cy - t.used.cy) < t.used.side / 2), None)
             if owner is None:
                 new.append(f)
                 continue
             confirmed.add(owner.id)
-            if photo.framing_move(f, owner.framing) > RESEED_MOVE:   # the track drifted
+            if photo.framing_move(f, owner.used) > RESEED_MOVE:   # the track strayed
                 reseed.append((owner, f))
+            else:
+                owner.anchor = f
         for track in self.tracks:
             track.strikes = 0 if track.id in confirmed else track.strikes + 1
-        self.tracks = [t for t in self.tracks if t.strikes < MAX_STRIKES]
+        # a doubtful track the detector does not find here has gone
+        self.tracks = [t for t in self.tracks
+                       if t.strikes < MAX_STRIKES and not (t.doubtful and t.strikes)]
+        for track in self.tracks:
+            track.doubtful = False
         if reseed:
             self._start(gray, [f for _, f in reseed], [t for t, _ in reseed])
         new = new[:max(self.max_faces - len(self.tracks), 0)]
@@ -220,7 +277,8 @@ class FaceTracker:
         gray = to_gray(frame)
         for track in self.tracks:
             track.passes = 0
-        lost = self._follow(gray)
+        lost = self._follow(self._previous, gray)
+        self._previous = gray
         self._since_detect += 1
         if (lost or self._since_detect >= self.check_every
                 or (len(self.tracks) < self.max_faces and self._since_detect >= self.detect_every)):
@@ -228,8 +286,8 @@ class FaceTracker:
         out = []
         for track in self.tracks:
             smoothed = track.smoother.smooth(track.keypoints, t)
-            box = framing_box(photo.framing_from_keypoints(track.keypoints))
-            out.append(Face(track.id, box, smoothed, track.keypoints, track.framing,
+            box = framing_box(track.used)
+            out.append(Face(track.id, box, smoothed, track.keypoints, track.used,
                             track.passes))
         return out
 
@@ -244,6 +302,6 @@ def faces_in_image(image, predictor, detector=None, max_faces=photo.MAX_FACES):
         max_faces: the largest faces kept.
     """
     found = photo.landmarks_in_photo(image, predictor, detector=detector, max_faces=max_faces)
-    return [Face(i, framing_box(photo.framing_from_keypoints(f.keypoints)), f.keypoints,
-                 f.keypoints, f.framing, f.passes) for i, f in enumerate(found)]
+    return [Face(i, framing_box(f.framing), f.keypoints, f.keypoints, f.framing, f.passes)
+            for i, f in enumerate(found)]
 

@@ -159,6 +159,8 @@ def true_framing(keypoints):
     eyes, mouth = (left + right) / 2, mouth.mean(axis=0)
     size = max(np.linalg.norm(right - left) / EYE_DISTANCE,
                np.linalg.norm(mouth - eyes) / EYE_TO_MOUTH)
+    if not size > 0:
+        raise ValueError("framing needs eyes and mouth at distinct places")
     roll = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
     centre = (eyes + mouth) / 2 + _rotate((IMAGE_SIZE / 2 - np.asarray(FACE_CENTRE)) * size, roll)
     return Framing(float(centre[0]), float(centre[1]), float(IMAGE_SIZE * size), float(roll))

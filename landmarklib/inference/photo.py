@@ -17,8 +17,8 @@ through these functions, so they all crop a face the same way:
    (``framing_from_keypoints``: eye and mouth distances set the size, the
    eyes-mouth midpoint the position, the eye line the roll); the face is
    re-cropped from it and predicted again, until the framing moves less than
-   ``TOLERANCE`` crop pixels, stops contracting, or ``MAX_PASSES``
-   predictions were made.
+   ``TOLERANCE`` crop pixels, stops contracting, would leave the detector's
+   uncertainty (``TRUST_MOVE``), or ``MAX_PASSES`` predictions were made.
 
 ``landmarks_in_photo(image, model)`` is the entry point for one photo; the
 video tracker (``demo.tracking``) calls ``predict_framings`` and ``refine``
@@ -40,6 +40,11 @@ from . import framing as framing_rules
 MAX_PASSES = 3        # predictions per face in a photo (1 = the detector's framing only)
 TOLERANCE = 0.5       # crop px: refinement stops once the framing moves less than this
 MAX_ROLL = 45.0       # degrees: a framing's roll is clipped to this (faces are tested to 30)
+# Refinement stays within this many crop px of the first framing. MTCNN's first
+# framing on training people is off by at most ~2.5 % of the side in position,
+# 9 % in size and 4.5 degrees in roll (2.5-97.5 %, evaluation.realworld.
+# framing_errors): about 2.5, 9 and 4 crop px; 12 leaves a margin.
+TRUST_MOVE = 12.0
 MIN_FACE = 40         # px: smallest face (framing side) reported in a photo
 MAX_FACES = 5         # faces per photo by default
 HALF = kp.IMAGE_SIZE / 2
@@ -210,7 +215,7 @@ def predict_framings(gray, framings, predictor):
     return points, crops
 
 
-def refine(gray, framings, predictor, passes=MAX_PASSES, tolerance=TOLERANCE):
+def refine(gray, framings, predictor, passes=MAX_PASSES, tolerance=TOLERANCE, trust=TRUST_MOVE):
     """Predict in `framings`, then re-crop from the keypoints until they settle.
 
     Args:
@@ -221,6 +226,9 @@ def refine(gray, framings, predictor, passes=MAX_PASSES, tolerance=TOLERANCE):
         tolerance: a face is done when its next framing moves less than this
             (crop px, ``framing_move``), or moves no less than the step before
             (refinement that does not contract is stopped).
+        trust: ... or would leave this radius (crop px) around its first
+            framing: the detector's framing is rarely off by more (see
+            TRUST_MOVE), so a model whose keypoints lead further is not followed.
 
     Returns:
         (keypoints (K, 30) photo px, final framings, passes used per face, crops).
@@ -228,6 +236,7 @@ def refine(gray, framings, predictor, passes=MAX_PASSES, tolerance=TOLERANCE):
     if passes < 1:
         raise ValueError(f"passes must be at least 1, got {passes}")
     framings = list(framings)
+    first = list(framings)
     points, crops = predict_framings(gray, framings, predictor)
     used = np.ones(len(framings), int)
     todo = list(range(len(framings)))
@@ -242,8 +251,9 @@ def refine(gray, framings, predictor, passes=MAX_PASSES, tolerance=TOLERANCE):
             if not np.isfinite([new.cx, new.cy, new.side, new.roll]).all():
                 continue
             move = framing_move(framings[i], new)
-            # settled, or not contracting (a weak model can drift): keep what we have
-            if tolerance <= move < last_move[i]:
+            # settled, not contracting, or leaving the trust region (a weak model's
+            # keypoints can lead away): keep what we have
+            if tolerance <= move < last_move[i] and framing_move(first[i], new) <= trust:
                 nxt[i], last_move[i] = new, move
         if not nxt:
             break
