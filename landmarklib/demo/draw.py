@@ -67,7 +67,7 @@ def place_labels(points, names, font_scale, image_shape, taken=(), gap=LABEL_GAP
             box = (ox, oy - th, ox + tw, oy + base)
             if (box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height
                     and not any(_overlaps(box, b) for b in boxes)):
-                placed.append((name, box, (int(round(ox)), int(round(oy)))))
+                placed.append((name, box, (round(ox), round(oy))))
                 boxes.append(box)
                 break
     return placed
@@ -126,17 +126,17 @@ def draw(frame, faces, names=False, fps=None):
     taken, left_out = [], False
     for face in faces:
         side = face_side(face)
-        thick = max(1, int(round(side / 250)))
-        x, y, w, h = (int(round(v)) for v in face.box)
+        thick = max(1, round(side / 250))
+        x, y, w, h = (round(v) for v in face.box)
         cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOUR, thick, cv2.LINE_AA)
         id_scale = float(np.clip(side / 350, 0.3, 0.8))
         cv2.putText(out, f"face {face.face_id}", (x, max(y - 4, 10)), FONT, id_scale,
                     BOX_COLOUR, thick, cv2.LINE_AA)
-        radius = max(1, int(round(side * DOT_PER_SIDE)))
+        radius = max(1, round(side * DOT_PER_SIDE))
         points = kp.as_points(np.asarray(face.keypoints, dtype=np.float64))
         for name, (px, py) in zip(kp.NAMES, points):
             if np.isfinite([px, py]).all():
-                cv2.circle(out, (int(round(px)), int(round(py))), radius,
+                cv2.circle(out, (round(px), round(py)), radius,
                            PART_COLOURS[part(name)], -1, cv2.LINE_AA)
         if names:
             scale = float(np.clip(side * NAME_SCALE_PER_SIDE, *NAME_SCALE_RANGE))

@@ -10,7 +10,7 @@ from .video import open_video
 
 def read_frame(path, index):
     """Frame `index` of a video as RGB (for matplotlib)."""
-    cap, info = open_video(path)
+    cap, _info = open_video(path)
     try:
         cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         ok, frame = cap.read()
