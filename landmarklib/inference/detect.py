@@ -1,4 +1,13 @@
-"""Find faces in a frame, and turn a detector box into the training framing.
+"""The earlier Haar-only face detector and box-to-crop mapping (superseded).
+
+The demo, ``predict-image`` and the real-pipeline evaluation now use
+``inference.photo`` (detector from ``face_detectors``: MTCNN's five points,
+Haar only as a fallback; framing from ``inference.framing``), which also
+runs on OpenCV 5. This module stays only while ``evaluation.inspector_data``
+still calls it (its upload should call ``photo.landmarks_in_photo``); then
+it can go.
+
+Find faces in a frame, and turn a detector box into the training framing.
 
 The detector is OpenCV's frontal-face Haar cascade, shipped inside
 opencv-python(-headless) < 5, so it runs offline with no download. On 400
