@@ -118,6 +118,10 @@ mkdir -p "$VENV/etc/ipython"
 cp "$HERE/ipython_kernel_config.py" "$VENV/etc/ipython/ipython_kernel_config.py"
 "$PY" -m ipykernel install --sys-prefix --name python3 \
     --display-name "Python 3 (Colab stand-in)" > /dev/null || die "ipykernel install failed"
+# A fresh Colab runtime has no landmarklib: drop the previous run's editable install.
+if "$PY" -m pip show -q landmarklib > /dev/null 2>&1; then
+    pip_ "$PY" uninstall -q -y landmarklib > /dev/null
+fi
 # What a headless Colab cell does: `!pip install papermill`, here pinned to the
 # project's version and held to Colab's versions of everything else.
 PAPERMILL="$(sed -n 's/^papermill==\([^ ;#]*\).*/\1/p' "$ROOT/requirements.txt")"
@@ -194,6 +198,17 @@ if [ "$RUN_NOTEBOOKS" = 1 ]; then
         timing "notebooks (all)" $(($(now) - t0)) "FAILED"
         FAILURES+=("notebooks: $(grep -E '^[0-9]+ of [0-9]+ notebooks failed' "$WORK/notebooks.log" || echo 'see above')")
         while IFS= read -r line; do FAILURES+=("  $line"); done < <(cat "$WORK/failures.txt" 2> /dev/null)
+    fi
+fi
+
+# --- the runtime the setup cell left: does it have landmarklib's declared dependencies? ---
+# (The setup cell installs with --no-deps; Colab has only what its freeze lists.
+# "requires tensorflow" is ours: tensorflow-cpu stands in for it here.)
+if "$PY" -m pip show -q landmarklib > /dev/null 2>&1; then
+    MISSING_DEPS="$(pip_ "$PY" check | grep '^landmarklib ' | grep -v 'requires tensorflow,')"
+    if [ -n "$MISSING_DEPS" ]; then
+        echo "$MISSING_DEPS"
+        FAILURES+=("Colab runtime after the setup cell: $(echo "$MISSING_DEPS" | tr '\n' ' ')")
     fi
 fi
 
