@@ -5,9 +5,12 @@
 1. **Notebooks** (``landmarklib.runner``). Every numbered notebook runs in
    name order with papermill, ``03_train`` once per model version; the first
    failing notebook stops the run, naming the notebook, the cell and the error.
-2. **Numbers** (``landmarklib.latex``). ``report/generated/*.tex`` is written
-   from the ``results.json`` of the profile's runs (``landmarklib.results``):
-   the results tables and one ``\\newcommand`` per number the text quotes.
+2. **Numbers** (``landmarklib.latex``, ``landmarklib.findings``).
+   ``report/generated/*.tex`` is written from the ``results.json`` of the
+   profile's runs (``landmarklib.results``): the results tables, one
+   ``\\newcommand`` per number the text quotes, and the computed findings of
+   the Discussion; figures and tables from another profile are warned about
+   (``landmarklib.consistency``).
 3. **PDF** (here). ``latexmk`` builds ``report/main.pdf``; without LaTeX the run
    still succeeds and says what to install (or to upload report/ to Overleaf).
 
@@ -25,6 +28,8 @@ import sys
 from pathlib import Path
 
 from ..training.runs import resolve_profile
+from .consistency import PROFILE_ENV, warn_mixed_profiles
+from .findings import write_findings
 from .latex import write_generated
 from .results import VERSION_LABELS, markdown_results, results_frame, versions_frame
 from .runner import (EXECUTED, NOTEBOOK_PATTERN, NOTEBOOKS, REPORT, TRAIN_NOTEBOOK, TRAIN_VERSIONS,
@@ -115,6 +120,7 @@ def make_report(profile="auto", only=None, notebooks_dir=NOTEBOOKS, build_dir=EX
     profile = resolve_profile(profile)
     report_dir = Path(report_dir)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # kernels: no TensorFlow INFO lines
+    os.environ[PROFILE_ENV] = profile  # every figure the notebooks save records it
     jobs = plan(profile, notebooks_dir, build_dir, report_dir, only)
     print(f"report, profile {profile}: {len(jobs)} notebook runs from {notebooks_dir}", flush=True)
     failed = run_notebooks(jobs, cwd=Path(notebooks_dir))
@@ -134,6 +140,9 @@ def build(profile="auto", report_dir=REPORT, models_dir=None, pdf=True):
     report_dir = Path(report_dir)
     for path in write_generated(profile, report_dir / "generated", models_dir):
         print(f"wrote {path}")
+    for path in write_findings(report_dir / "generated", profile, models_dir):
+        print(f"wrote {path}")
+    warn_mixed_profiles(report_dir, profile)
     if not pdf:
         return OK
     missing = latex_available()
