@@ -215,6 +215,8 @@ def evaluate_videos(model, folder, scenarios=None, smooth="one-euro", detector=N
 
     predictor = photo.as_predictor(model)
     detector = detector or photo.default_detector()
+    detector.detect(np.zeros((480, 640, 3), np.uint8))    # warm up: fps counts steady work
+    predictor(np.zeros((1, 96, 96), np.uint8))
     names = list(scenarios or SCENARIOS)
     people = youtube_faces_photos(len(names), split="test", seed=photo_seed)
     folder = Path(folder)

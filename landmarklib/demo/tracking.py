@@ -5,8 +5,8 @@ MediaPipe's face mesh does, with one safeguard:
 
 1. every tracked face is cropped from the framing of its keypoints in the
    previous frame (``photo.framing_from_keypoints``: centre, size and roll),
-   moved by the image motion since then, predicted, and re-cropped once more
-   if the framing moved by at least ``photo.TOLERANCE`` crop px (``passes``);
+   moved by the image motion since then, and predicted (``passes`` > 1:
+   re-cropped while the framing moves by at least ``photo.TOLERANCE`` crop px);
 2. the safeguard: the image motion of the face square (Lucas-Kanade optical
    flow of a grid of points, a similarity transform fitted with RANSAC)
    also carries the *detector's* framing from frame to frame. Where the
@@ -43,7 +43,12 @@ from . import smoothing
 
 DETECT_EVERY = 2      # frames between detector runs while fewer than max_faces are tracked
 CHECK_EVERY = 30      # frames between detector runs that confirm the tracks
-VIDEO_PASSES = 2      # predictions per tracked face per frame (2: one re-crop if it moved)
+# Predictions per tracked face per frame. Tracking is itself a refinement (each
+# frame is cropped from the last one's keypoints), and a second pass costs a
+# crop and a prediction (~4 ms on 2 busy cores); with the small test models
+# extra passes even cost accuracy (benchmarks/realworld.py). 2: one re-crop if
+# the framing moved by more than photo.TOLERANCE.
+VIDEO_PASSES = 1
 MIN_SIMILARITY = 0.5  # correlation of a face's crop with its previous crop to keep tracking it
 AGREE_MOVE = 8.0      # crop px: keypoint framing this far from the motion-carried one is not used
 RESEED_MOVE = 12.0    # crop px: a confirming detection this far from a track re-seeds it
