@@ -80,11 +80,11 @@ def demo_figure(video_path, table, truth, frames, still_raw, still_smoothed, fps
         table: its CSV (DataFrame); `truth` the true keypoints of the video.
         still_raw, still_smoothed: (T, 30) keypoints of a still face without
             and with smoothing; `fps` their frame rate.
-        save_to: path without suffix for PDF and PNG (``plots.save_figure``).
+        save_to: path without suffix for PDF and PNG (``drawing.save_figure``).
     """
     import matplotlib.pyplot as plt
 
-    from ..evaluation.plots import save_figure
+    from ..evaluation.drawing import save_figure
 
     fig = plt.figure(figsize=(10, 5.6))
     grid = fig.add_gridspec(2, len(frames), height_ratios=(1, 0.9))
