@@ -119,9 +119,6 @@ def test_modules_stay_small(name):
 # --- one function per job ---------------------------------------------------------------
 
 IMAGE_READER = "landmarklib.data.crop"   # read_image / decode_image: the one image reader
-# Modules that still decode images themselves (the demo's; to be moved onto
-# crop.read_image / decode_image): take a module out once it no longer does.
-OWN_IMAGE_READERS = {"landmarklib.inference.detect", "landmarklib.evaluation.inspector_data"}
 
 
 def test_images_are_read_by_one_function():
@@ -133,8 +130,7 @@ def test_images_are_read_by_one_function():
                  and node.func.attr in ("imread", "imdecode")]
         if calls and name != IMAGE_READER:
             readers[name] = calls
-    new = {name: calls for name, calls in readers.items() if name not in OWN_IMAGE_READERS}
-    assert not new, f"read images with data.crop.read_image / decode_image, not OpenCV: {new}"
+    assert not readers, f"read images with data.crop.read_image / decode_image, not OpenCV: {readers}"
 
 
 def test_the_image_reader_names_the_file(tmp_path):
@@ -159,17 +155,11 @@ def test_the_image_reader_names_the_file(tmp_path):
         crop.decode_image(b"\x00\x01", "the upload")
 
 
-# Modules that still name the YouTube-Faces label CSVs themselves instead of calling
-# data.sources (youtube_faces_annotations / read_youtube_faces_list); take one out once it does.
-OWN_YOUTUBE_FACES_READERS = {"landmarklib.inference.detect"}
-
-
 def test_the_youtube_faces_lists_are_read_in_one_place():
     readers = {name for name, path in MODULES.items()
                if "_frames_keypoints.csv" in path.read_text()} - {"landmarklib.data.sources"}
-    assert readers <= OWN_YOUTUBE_FACES_READERS, (
-        f"{sorted(readers - OWN_YOUTUBE_FACES_READERS)}: read the YouTube-Faces lists with "
-        "data.sources.youtube_faces_annotations or read_youtube_faces_list")
+    assert not readers, (f"{sorted(readers)}: read the YouTube-Faces lists with "
+                         "data.sources.youtube_faces_annotations or read_youtube_faces_list")
 
 
 def test_youtube_faces_annotations_key_every_photo_by_folder(tmp_path):

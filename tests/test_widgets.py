@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import landmarklib as lm
 from landmarklib import keypoints as kp
 from landmarklib import metrics, models, widgets
 from landmarklib.data import FaceSet
@@ -172,10 +173,10 @@ def test_upload_detects_crops_and_predicts(faces, predictions, shared_data):
     model = models.cnn(widths=(4,), dense=8, mean_keypoints=mean, name="tiny")
     inspector = widgets.Inspector(faces, predictions, models={"a": model}, recipes=[])
     result = inspector.inspect_photo(photo.read_bytes(), photo.name)
-    if not hasattr(cv2, "CascadeClassifier"):
-        assert "no face detector available" in inspector.upload_info.value
-        pytest.skip(f"OpenCV {cv2.__version__} has no CascadeClassifier: no crop to check")
     assert result["crop"].shape == (96, 96) and result["crop"].dtype == np.uint8
+    # the same pipeline as predict-image and the video demo: same framing, same crop
+    same = lm.photo.landmarks_in_photo(cv2.imread(str(photo)), model, max_faces=1)[0]
+    assert result["framing"] == same.framing and np.array_equal(result["crop"], same.crop)
     assert result["points"]["a"].shape == (30,)
     picture = decode(inspector.upload_image.value)
     side = 96 * widgets.SCALE
@@ -334,7 +335,10 @@ def test_ground_truth_lines_and_numbers(inspector, faces):
 def test_no_detector_says_so(inspector, monkeypatch):
     import cv2
 
-    monkeypatch.delattr(cv2, "CascadeClassifier", raising=False)  # OpenCV 5 has none
+    def none_installed(name="auto"):
+        raise ImportError("no face detector available; pip install mtcnn==1.0.0")
+
+    monkeypatch.setattr(lm.photo, "default_detector", none_installed)
     ok, png = cv2.imencode(".png", np.full((120, 120), 128, np.uint8))
     result = inspector.inspect_photo(png.tobytes(), "me.png")
     assert "no face detector available" in result["error"]

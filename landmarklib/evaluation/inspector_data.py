@@ -9,15 +9,12 @@ import numpy as np
 from ..core import keypoints as kp
 from ..core import metrics
 
-try:  # MTFL attribute codes -> group names (evaluate.py is being split into analysis.py)
-    from .analysis import ATTRIBUTES
-except ImportError:
-    from .evaluate import ATTRIBUTES
+from .analysis import ATTRIBUTES
 
 ALL = "all"                      # an attribute filter that keeps every face
 GRID_KINDS = ("worst", "best", "most disagreeing")
-NO_DETECTOR = ("no face detector available: this OpenCV ({version}) has no "
-               "cv2.CascadeClassifier (OpenCV 5 dropped it), so photos cannot be cropped here")
+NO_DETECTOR = "no face detector available, so photos cannot be cropped here ({reason})"
+CROP_CORNERS = np.array([[-0.5, -0.5], [95.5, -0.5], [95.5, 95.5], [-0.5, 95.5]])  # crop pixels
 
 
 # --- what an upload widget holds --------------------------------------------------------
@@ -199,55 +196,52 @@ def point_nme(errors, keypoints, index):
 # --- a face in an uploaded photo ---------------------------------------------------------
 
 
-def decode_photo(data):
-    """Encoded image bytes -> grayscale uint8 array; ValueError if unreadable."""
-    import cv2
+def crop_photo(data, model=None):
+    """Find the largest face in an encoded photo and crop it as ``predict-image`` does.
 
-    from ..data.crop import to_gray
-
-    image = cv2.imdecode(np.frombuffer(bytes(data), np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError("not a readable image (JPEG or PNG expected)")
-    return to_gray(image)
-
-
-def find_face(gray):
-    """The largest face in a grayscale photo: (detector box x, y, w, h, crop frame x0, y0, side).
-
-    The one place where the inspector calls a face detector: switch it to
-    ``inference.photo`` when that pipeline lands. Raises ValueError with a
-    clear message when no detector is available or no face is found.
-    """
-    import cv2
-
-    from ..inference.detect import FaceDetector, box_to_frame
-
-    if not hasattr(cv2, "CascadeClassifier"):
-        raise ValueError(NO_DETECTOR.format(version=cv2.__version__))
-    boxes = FaceDetector().detect(gray, max_faces=1)
-    if len(boxes) == 0:
-        raise ValueError("no face found (the detector looks for frontal faces)")
-    return np.asarray(boxes[0], dtype=np.float64), tuple(box_to_frame(boxes[0]))
-
-
-def crop_photo(data):
-    """Encoded image bytes -> dict with the photo, the detector box, the crop frame and crop.
-
-    Keys: ``photo`` (grayscale, whole), ``box`` (x, y, w, h), ``frame``
-    (x0, y0, side of the square cropped), ``crop`` (96x96 uint8). Raises
-    ValueError when the bytes are not an image, no detector is available or
-    no face is found.
+    The same pipeline as ``python -m landmarklib predict-image`` and the video
+    demo (``inference.photo``): the face detector's first framing, then, with a
+    `model`, re-cropping from its keypoints until the framing settles; the crop
+    is de-rotated by the eye line.
 
     Args:
         data: the bytes of a JPEG or PNG file.
-    """
-    from ..data.crop import crop_face
+        model: what refines the framing (a keras model, a predictor or a run
+            folder); None: the detector's framing alone.
 
-    gray = decode_photo(data)
-    box, frame = find_face(gray)
-    unlabelled = np.full(2 * kp.NUM_KEYPOINTS, np.nan, np.float32)
-    crop, _ = crop_face(gray, unlabelled, box=frame)
-    return {"photo": gray, "box": box, "frame": frame, "crop": crop}
+    Returns:
+        dict with ``photo`` (grayscale, whole), ``box`` (the detector's x, y, w, h),
+        ``framing`` (``Framing``: centre, side, roll), ``corners`` (4, 2: the
+        cropped square in photo pixels), ``crop`` (96x96 uint8) and ``passes``.
+
+    Raises:
+        ValueError: the bytes are not an image, no detector is available, or no face is found.
+    """
+    from ..data.crop import decode_image, to_gray
+    from ..inference import photo
+
+    image = decode_image(data, "the upload", color=True)
+    try:
+        detector = photo.default_detector()
+    except ImportError as err:
+        raise ValueError(NO_DETECTOR.format(reason=err)) from None
+    if model is not None:
+        faces = photo.landmarks_in_photo(image, model, detector=detector, max_faces=1)
+        if not faces:
+            raise ValueError(f"no face found ({detector.name} detector)")
+        face = faces[0]
+        box, framing, crop, passes = face.box, face.framing, face.crop, face.passes
+    else:
+        found = detector.detect(image)
+        if not found:
+            raise ValueError(f"no face found ({detector.name} detector)")
+        framing = photo.first_framing(found[0])
+        box, crop, passes = np.asarray(found[0].box, np.float64), None, 0
+    gray = to_gray(image)
+    if crop is None:
+        crop = photo.crop_framing(gray, framing)
+    return {"photo": gray, "box": np.asarray(box, np.float64), "framing": framing,
+            "corners": photo.to_photo(CROP_CORNERS, framing), "crop": crop, "passes": passes}
 
 
 def failure_threshold_default():

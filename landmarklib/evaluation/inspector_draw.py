@@ -128,28 +128,27 @@ def encode_png(bgr):
     return data.tobytes()
 
 
-def photo_panel(photo, box, frame, points=None, colors=None, width=PHOTO_WIDTH):
+def photo_panel(photo, box, corners, to_photo, points=None, colors=None, width=PHOTO_WIDTH):
     """The whole uploaded photo with the detector box, the square cropped and the points.
 
     Args:
         photo: grayscale photo (H, W) uint8.
         box: detector box (x, y, w, h) in photo pixels.
-        frame: the square cropped (x0, y0, side) in photo pixels.
+        corners: (4, 2) corners of the (possibly rotated) square cropped, in photo pixels.
+        to_photo: maps (N, 2) crop pixels to photo pixels.
         points: dict model -> (15, 2) points in crop pixels (mapped back to the photo).
         colors: dict model -> BGR colour.
         width: the photo is shrunk to at most this many pixels wide.
     """
-    from ..data.crop import crop_to_source
-
     scale = min(1.0, width / photo.shape[1])
     small = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     canvas = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
     x, y, w, h = (np.asarray(box, dtype=np.float64) * scale)
     cv2.rectangle(canvas, _ints((x, y)), _ints((x + w, y + h)), BOX_BGR, LINE_WIDTH)
-    x0, y0, side = (np.asarray(frame, dtype=np.float64) * scale)
-    cv2.rectangle(canvas, _ints((x0, y0)), _ints((x0 + side, y0 + side)), FRAME_BGR, LINE_WIDTH)
+    square = np.round(np.asarray(corners, dtype=np.float64) * scale).astype(np.int32)
+    cv2.polylines(canvas, [square.reshape(-1, 1, 2)], True, FRAME_BGR, LINE_WIDTH)
     for name, pts in (points or {}).items():
-        for point in crop_to_source(pts, frame) * scale:
+        for point in to_photo(pts) * scale:
             if not np.isnan(point).any():
                 _cross(canvas, _ints(point), colors[name], half=3)
     return canvas
@@ -159,13 +158,16 @@ def photo_view(found, points, colors, scale=SCALE):
     """An uploaded photo whole (box, square, points) beside its 96 px crop with the points.
 
     Args:
-        found: ``inspector_data.crop_photo``'s dict (photo, box, frame, crop).
+        found: ``inspector_data.crop_photo``'s dict (photo, box, framing, corners, crop).
         points: dict model -> (15, 2) points in crop pixels.
         colors: dict model -> BGR colour.
         scale: display pixels per crop pixel of the crop panel.
     """
+    from ..inference.photo import to_photo
+
     layers = [(p, colors[n], "cross") for n, p in points.items()]
-    whole = photo_panel(found["photo"], found["box"], found["frame"], points, colors)
+    whole = photo_panel(found["photo"], found["box"], found["corners"],
+                        lambda pts: to_photo(pts, found["framing"]), points, colors)
     return side_by_side([whole, render_face(found["crop"], layers, scale)])
 
 

@@ -3,8 +3,10 @@ shown whole with the detector box and the square cropped from it, beside the
 96 px crop the models see, with their predictions on both.
 
 Works with the ``FileUpload`` value of ipywidgets 7.x and 8.x
-(``inspector_data.normalise_upload``). The face is found by
-``inspector_data.find_face``, the single call site of a face detector.
+(``inspector_data.normalise_upload``). The face is found and framed by
+``inspector_data.crop_photo``, which runs the same pipeline as ``predict-image``
+and the video demo (``inference.photo``: detector, then re-cropping from the
+first model's keypoints).
 """
 import html
 
@@ -39,7 +41,7 @@ class UploadPanel:
     def inspect_photo(self, data_bytes, name="photo"):
         """Find the face in an encoded photo, crop it, predict with `models`, draw both."""
         try:
-            found = data.crop_photo(data_bytes)
+            found = data.crop_photo(data_bytes, next(iter(self.models.values()), None))
         except ValueError as err:
             self.upload_info.value = f"<b>{html.escape(name)}</b>: {html.escape(str(err))}"
             self.upload_result = {"error": str(err)}
@@ -55,7 +57,8 @@ class UploadPanel:
         box = found["box"]
         self.upload_info.value = (f'<span class="lm-upload"><b>{html.escape(name)}</b>: face at '
                                   f"x={box[0]:.0f}, y={box[1]:.0f}, {box[2]:.0f} px wide "
-                                  f"(orange: detector box, magenta: the square cropped){note}"
+                                  f"(orange: detector box, magenta: the square cropped, "
+                                  f"{found['passes']} predictions to settle){note}"
                                   "</span>")
         self.upload_result = {**found, "points": {n: p.reshape(-1) for n, p in points.items()}}
         return self.upload_result
