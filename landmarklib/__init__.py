@@ -29,7 +29,7 @@ ALIASES = {
     "recipes": "data.recipes",
     "models": "training.models", "train": "training.train", "runs": "training.runs",
     "distribute": "training.distribute", "keras_compat": "training.keras_compat",
-    "predict": "inference.predict", "export": "inference.export", "detect": "inference.detect",
+    "predict": "inference.predict", "export": "inference.export",
     "evaluate": "evaluation.evaluate", "reframe": "evaluation.reframe",
     "offtheshelf": "evaluation.offtheshelf", "plots": "evaluation.plots",
     "tables": "evaluation.tables", "widgets": "evaluation.widgets",
