@@ -12,7 +12,7 @@ PROFILE ?= auto
 PYTEST_ARGS ?=
 ONLY ?=
 
-.PHONY: setup test report notebooks pdf benchmarks detectors-venv clean-build help colab-check readme
+.PHONY: setup test report notebooks pdf benchmarks detectors-venv clean-build help colab-check readme overleaf colab-links
 
 help:
 	@echo "make report [PROFILE=smoke|cpu|full]  - run the notebooks and build report/main.pdf"
@@ -21,6 +21,9 @@ help:
 	@echo "make benchmarks                       - print the speed tables quoted in the README"
 	@echo "make readme [PROFILE=...]             - rewrite the README's tables from runs and benchmarks"
 	@echo "make detectors-venv                   - dlib + MediaPipe for benchmarks/compare_detectors.py"
+	@echo "make colab-check [ONLY=...]           - every notebook at smoke under Colab's package versions"
+	@echo "make overleaf                         - build/overleaf/landmarklib-report.zip for Overleaf"
+	@echo "make colab-links REPO=owner/name      - point every Colab badge and clone line at the repository"
 
 setup: $(STAMP)
 
@@ -72,3 +75,15 @@ clean-build:
 # profile through its Colab setup cell, then the unit tests. ONLY=03_train runs some.
 colab-check:
 	bash tools/colab/check.sh $(ONLY)
+
+# The report for Overleaf (main.tex, sections, figures, generated tables, references.bib)
+# as build/overleaf/landmarklib-report.zip; run make report (or make pdf) before.
+overleaf: setup
+	$(BIN)/python -m landmarklib.reporting.overleaf
+
+# REPO=owner/name: the one setting (reporting/notebook.py REPO_URL) and every badge and
+# clone line in notebooks/ and README.md follow it.
+REPO ?=
+colab-links: setup
+	@test -n "$(REPO)" || { echo "usage: make colab-links REPO=owner/name"; exit 2; }
+	$(BIN)/python -m landmarklib.reporting.colablinks $(REPO)

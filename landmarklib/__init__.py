@@ -43,9 +43,9 @@ ALIASES = {
     "photo": "inference.photo", "face_detectors": "inference.face_detectors",
     "framing": "inference.framing",
     "realworld": "evaluation.realworld",
-    "report": "reporting.report", "notebook": "reporting.notebook", "readme": "reporting.readme",
-    "findings": "reporting.findings", "consistency": "reporting.consistency",
+    "report": "reporting.report", "notebook": "reporting.notebook", "colablinks": "reporting.colablinks", "overleaf": "reporting.overleaf", "readme": "reporting.readme",
     "runner": "reporting.runner", "latex": "reporting.latex", "results": "reporting.results",
+    "findings": "reporting.findings", "consistency": "reporting.consistency",
     "cli": "cli",
 }
 

@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 
 NOTEBOOK = config.ROOT / "notebooks" / "01_explore.ipynb"
 FIGURES = ("missing_pattern", "dataset_samples", "keypoint_scatter", "mean_face")  # report/sections/data.tex
-NOTEBOOK_PARAMETERS = {"profile": "smoke", "dataset": "faces15",
-                       "figures_dir": "../report/figures", "seed": 0}
+NOTEBOOK_PARAMETERS = {"profile": "auto", "dataset": "faces15",
+                       "figures_dir": "", "seed": 0}
 
 
 # --- tables ----------------------------------------------------------------------

@@ -19,11 +19,17 @@ from .errors import LandmarkError
 
 # --- paths -----------------------------------------------------------------
 ROOT = Path(__file__).resolve().parents[2]  # landmarklib/core/config.py -> the checkout
+# LANDMARKLIB_HOME: one folder for everything runs write (models/, build/ and the
+# report's figures/ and generated/), e.g. a Google Drive folder on Colab so that
+# runs survive between notebooks and machines. Unset: the checkout itself.
+HOME_ENV = "LANDMARKLIB_HOME"
+HOME = Path(os.environ[HOME_ENV]).expanduser() if os.environ.get(HOME_ENV) else ROOT
 DATA = Path(os.environ.get("LANDMARKLIB_DATA", ROOT / "data"))
-MODELS = Path(os.environ.get("LANDMARKLIB_MODELS", ROOT / "models"))
-BUILD = ROOT / "build"
-FIGURES = ROOT / "report" / "figures"
-GENERATED = ROOT / "report" / "generated"
+MODELS = Path(os.environ.get("LANDMARKLIB_MODELS", HOME / "models"))
+BUILD = HOME / "build"
+FIGURES = HOME / "report" / "figures"
+GENERATED = HOME / "report" / "generated"
+DEFAULT_DATASET = "faces15"  # run folders of this dataset keep their short name
 # Read-only copies of the public datasets beside the checkout (see data/README.md).
 SHARED_DATA = Path(os.environ.get("LANDMARKLIB_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

@@ -154,9 +154,16 @@ class MTCNNDetector:
         rgb = np.ascontiguousarray(small[:, :, ::-1])
         p, r, o = self.thresholds
         # numpy rows: image id, x1, y1, x2, y2, score, then the five x and the five y
-        rows = self._mtcnn.detect_faces(
-            rgb, box_format="xyxy", output_type="numpy",
-            threshold_pnet=p, threshold_rnet=r, threshold_onet=o)
+        try:
+            rows = self._mtcnn.detect_faces(
+                rgb, box_format="xyxy", output_type="numpy",
+                threshold_pnet=p, threshold_rnet=r, threshold_onet=o)
+        except ValueError as error:
+            # Keras < 3.14 refuses an empty batch in Conv2D: mtcnn's next stage got no
+            # candidate box from the previous one, i.e. no face (Keras 3.15 returns none).
+            if "empty output" not in str(error):
+                raise
+            rows = np.zeros((0, 16))
         rows = np.asarray(rows, dtype=np.float64).reshape(-1, 16)
         faces = []
         for row in rows:

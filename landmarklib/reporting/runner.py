@@ -20,7 +20,7 @@ from ..training import models
 NOTEBOOKS = config.ROOT / "notebooks"
 REPORT = config.ROOT / "report"
 EXECUTED = config.BUILD / "notebooks"
-NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"   # the numbered notebooks of the course
+NOTEBOOK_PATTERN = "[0-9][1-9]_*.ipynb"  # 00_colab_report runs the report itself: not part of it   # the numbered notebooks of the course
 TRAIN_NOTEBOOK = "03_train"
 TRAIN_VERSIONS = tuple(models.REGISTRY)  # v1, v2, v3, v4, v5, heatmap, transfer
 KERNEL = "python3"
@@ -29,7 +29,7 @@ KERNEL_START_TIMEOUT = 180   # seconds; TensorFlow kernels start slowly on busy 
 # past it fails the notebook instead of hanging the report (a lost kernel
 # message leaves papermill waiting forever); a timed-out notebook is run once
 # more in a fresh kernel before the report gives up.
-CELL_TIMEOUT = {"smoke": 900, "cpu": 7200, "full": None}
+CELL_TIMEOUT = {"smoke": 900, "cpu": 7200, "full": 4 * 3600}  # full: 100 epochs of one version on a Colab T4 fit; a hung kernel stops
 RETRIES_AFTER_TIMEOUT = 1
 # Parameters a notebook receives if its `parameters` cell declares them.
 # interactive=False: no live ipywidgets in a headless run (nbclient can wait forever on a widget's messages).

@@ -76,12 +76,24 @@ def resolve_profile(profile):
     return profile
 
 
-def run_dir_for(version, profile_name, recipe=None):
-    """models/<version>-<profile>, or models/<version>-<recipe>-<profile> for an
-    augmentation ablation (a version trained with another recipe)."""
+def run_dir_for(version, profile_name, recipe=None, dataset=config.DEFAULT_DATASET):
+    """The run folder: models/<version>-<profile> for the default dataset (the
+    folders of earlier versions keep working), models/<version>-<dataset>-<profile>
+    for another one, with -<recipe> before the profile for an augmentation
+    ablation (a version trained with another recipe than its own).
+
+    Args:
+        version: key of ``models.REGISTRY``.
+        profile_name: a resolved profile name (smoke, cpu, full).
+        recipe: the augmentation recipe trained with (None: the version's own).
+        dataset: key of the dataset registry; two datasets never share a folder.
+    """
+    parts = [version]
+    if dataset and dataset != config.DEFAULT_DATASET:
+        parts.append(dataset)
     if recipe and recipe != models.get_version(version).augment:
-        return config.MODELS / f"{version}-{recipe}-{profile_name}"
-    return config.MODELS / f"{version}-{profile_name}"
+        parts.append(recipe)
+    return config.MODELS / "-".join(parts + [profile_name])
 
 
 def module_digest(name):

@@ -159,7 +159,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     profile_name = resolve_profile(profile)
     prof = config.get_profile(profile_name, **overrides)
     augment_recipe = recipe or spec.augment
-    run_dir = Path(run_dir or run_dir_for(version, profile_name, augment_recipe))
+    run_dir = Path(run_dir or run_dir_for(version, profile_name, augment_recipe, prof.dataset))
     manifest = data_manifest(prof.dataset)
     key = cache_key(version, prof, manifest, augment_recipe)
     strat = distribute.get_strategy(strategy)

@@ -190,7 +190,7 @@ if [ "$RUN_NOTEBOOKS" = 1 ]; then
     echo "== notebooks (profile $PROFILE) -> $WORK/executed; clone in $CLONE"
     t0=$(now)
     "$PY" "$HERE/run_notebooks.py" --src "$WORK/src/notebooks" --out "$WORK" --cwd "$WORK/content" \
-        -p profile "$PROFILE" --cell-timeout "$CELL_TIMEOUT" $KEEP_GOING "${NAMES[@]}" \
+        -p profile "$PROFILE" -p train_missing true --cell-timeout "$CELL_TIMEOUT" $KEEP_GOING "${NAMES[@]}" \
         | tee "$WORK/notebooks.log"
     if [ "${PIPESTATUS[0]}" = 0 ]; then
         timing "notebooks (all)" $(($(now) - t0)) "ok"

@@ -33,7 +33,16 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
-DEFAULT_REPO = "https://github.com/landmarklib/landmarklib"
+SETTING = Path(__file__).resolve().parents[2] / "landmarklib" / "reporting" / "notebook.py"
+
+
+def _setting(name, fallback):
+    """A constant of reporting/notebook.py (the one setting `make colab-links` rewrites)."""
+    match = re.search(rf'^{name} = "(.*)"$', SETTING.read_text(encoding="utf-8"), re.M) if SETTING.exists() else None
+    return match.group(1) if match else fallback
+
+
+DEFAULT_REPO = _setting("REPO_URL", "https://github.com/landmarklib/landmarklib")
 DEFAULT_COLAB_DIR = "/content/landmarklib"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Traceback frames: Python's `File "x.py", line 3`, IPython 8's `File x.py:3, in f`,
@@ -198,6 +207,9 @@ def standin_calls(log_path, start):
         return [json.loads(line) for line in f if line.strip()]
 
 
+WIDGET_MANAGER = "output.enable_custom_widget_manager"  # every notebook's setup cell calls it
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*", help="run only notebooks whose name contains one of these")
@@ -216,7 +228,7 @@ def main(argv=None):
 
     parameters = {name: parse_value(value) for name, value in args.parameter}
     os.environ["COLAB_CHECK_PARAMS"] = json.dumps(parameters)
-    sources = sorted(args.src.glob("[0-9][0-9]_*.ipynb"))
+    sources = sorted(args.src.glob("[0-9][1-9]_*.ipynb"))  # 00_colab_report runs the whole report
     if args.names:
         sources = [s for s in sources if any(n in s.stem for n in args.names)]
     if not sources:
@@ -233,12 +245,16 @@ def main(argv=None):
               f" (kernel {args.kernel}, cwd {args.cwd})", flush=True)
         notebook = prepare(source, input_dir)
         executed = executed_dir / source.name
+        declared = papermill.inspect_notebook(str(notebook))
+        # each notebook gets (and its guard checks) the parameters it declares
+        own = {k: v for k, v in parameters.items() if k in declared}
+        os.environ["COLAB_CHECK_PARAMS"] = json.dumps(own)
         log_start = Path(log_path).stat().st_size if log_path and Path(log_path).exists() else 0
         t0 = time.perf_counter()
         exception = None
         try:
             papermill.execute_notebook(
-                str(notebook), str(executed), parameters=parameters, kernel_name=args.kernel,
+                str(notebook), str(executed), parameters=own, kernel_name=args.kernel,
                 cwd=str(args.cwd), progress_bar=False, log_output=False,
                 start_timeout=args.start_timeout, execution_timeout=args.cell_timeout,
                 **({"allow_errors": True} if args.keep_going else {}))
@@ -256,6 +272,12 @@ def main(argv=None):
         calls = standin_calls(log_path, log_start)
         if calls:
             print("  google.colab calls: " + ", ".join(c["call"] for c in calls))
+        if log_path and WIDGET_MANAGER not in {c["call"] for c in calls}:
+            errors.append({"cell": None, "exec_count": None, "first_line": "",
+                           "ename": "WidgetManagerNotEnabled",
+                           "evalue": f"{source.stem} never called google.colab.{WIDGET_MANAGER}()"
+                                     " (Colab draws no ipywidgets without it)",
+                           "lib_frames": [], "traceback": []})
         status = "FAILED" if errors else "ok"
         print(f"TIME notebook {source.stem}: {seconds:.0f} s ({status}); executed copy {executed}",
               flush=True)
