@@ -246,3 +246,22 @@ def test_overleaf_zip_compiles(tmp_path):
                             cwd=folder, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:]
     assert (folder / "main.pdf").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_evaluate_notebook_without_runs_stops_with_the_line(tmp_path, monkeypatch):
+    """04_evaluate itself, with an empty LANDMARKLIB_HOME: the run-loading cell stops it."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    monkeypatch.setenv(config.HOME_ENV, str(tmp_path))
+    monkeypatch.delenv("LANDMARKLIB_MODELS", raising=False)
+    with pytest.raises(PapermillExecutionError) as error:
+        papermill.execute_notebook(
+            str(config.ROOT / "notebooks" / "04_evaluate.ipynb"), str(tmp_path / "04.ipynb"),
+            parameters={"profile": "smoke", "interactive": False}, kernel_name="python3",
+            cwd=str(config.ROOT / "notebooks"), progress_bar=False)
+    assert error.value.ename == "LandmarkError"
+    assert f"no v1 run of profile smoke in {tmp_path / 'models' / 'v1-smoke'}" in error.value.evalue
+    assert "notebooks/03_train.ipynb" in error.value.evalue
+    assert not (tmp_path / "models").exists()  # nothing trained
