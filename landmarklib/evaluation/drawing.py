@@ -6,6 +6,8 @@ the centre line (nose, lip centres) green; every model keeps one colour
 (``model_colors``). ``save_figure`` writes a figure as PDF and PNG, atomically.
 The figures themselves are in ``landmarklib.plots``.
 """
+import json
+import os
 from pathlib import Path
 
 import matplotlib
@@ -42,7 +44,9 @@ KEYPOINT_COLORS = np.array([SIDE_COLORS[side(n)] for n in kp.NAMES])
 def save_figure(fig, save_to):
     """Write `fig` as save_to.pdf and save_to.png (any suffix of `save_to` is replaced).
 
-    Returns the written paths. Files are written atomically.
+    Returns the written paths. Files are written atomically. A sidecar
+    save_to.json records the profile ($LANDMARKLIB_PROFILE, set by the report
+    runner; "unknown" outside it).
     """
     base = Path(save_to)
     base = base.with_suffix("") if base.suffix in {f".{f}" for f in FORMATS} else base
@@ -52,6 +56,10 @@ def save_figure(fig, save_to):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, dpi=PNG_DPI, bbox_inches="tight")
         paths.append(path)
+    # sidecar: the profile it was drawn for (reporting.consistency warns when profiles mix)
+    with atomic_path(base.parent / f"{base.name}.json") as tmp:
+        tmp.write_text(json.dumps({"profile": os.environ.get("LANDMARKLIB_PROFILE") or "unknown",
+                                   "files": [p.name for p in paths]}) + "\n")
     return paths
 
 
