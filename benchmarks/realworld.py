@@ -34,23 +34,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from landmarklib import config, realworld, testvideo  # noqa: E402
 from landmarklib.core.files import atomic_path  # noqa: E402
 from landmarklib.inference import photo  # noqa: E402
+from video_speed import limit_cores  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 CORES = 2
 DEFAULT_MODEL = config.BUILD / "test-models" / "v5"
 OUTPUT = config.BUILD / "benchmarks" / "realworld.md"
 PASSES = (1, 2, 3)
-
-
-def limit_cores(cores):
-    """Pin this process to `cores` CPUs and tell OpenCV and TensorFlow so."""
-    import cv2
-    import tensorflow as tf
-
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cores]))
-    cv2.setNumThreads(cores)
-    tf.config.threading.set_intra_op_parallelism_threads(cores)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def load_average():
