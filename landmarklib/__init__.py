@@ -39,6 +39,7 @@ ALIASES = {
     "inspector_upload": "evaluation.inspector_upload",
     "video": "demo.video", "smoothing": "demo.smoothing", "measurements": "demo.measurements",
     "tracking": "demo.tracking", "draw": "demo.draw", "testvideo": "demo.testvideo",
+    "realworld_versions": "demo.realworld_versions",
     "camera": "demo.camera", "stills": "demo.stills", "figures": "demo.figures",
     "photo": "inference.photo", "face_detectors": "inference.face_detectors",
     "framing": "inference.framing",

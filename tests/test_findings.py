@@ -52,6 +52,10 @@ def evidence(tmp_path):
     findings.save_attributes(attributes, "smoke", tmp_path / "evidence")
     findings.save_video("smoke", "v4", nme=8.76, jitter_raw=0.84, jitter_smoothed=0.21,
                         evidence_dir=tmp_path / "evidence")
+    real = pd.DataFrame({"framed YTF": [4.8, 4.6, 5.4], "photos YTF 1p": [9.1, 8.2, 7.4],
+                         "photos YTF 3p": [8.0, 7.5, 7.9], "videos": [11.0, 9.5, 9.9]},
+                        index=pd.Index(["v2", "v3", "v4"], name="version"))
+    findings.save_realworld(real, "smoke", tmp_path / "evidence")
     return tmp_path
 
 
@@ -95,6 +99,18 @@ def test_flip_attributes_and_video(evidence):
     assert r"from 0.84\,px to 0.21\,px (75\,\% less)" in m["FindVideoSentence"]
 
 
+def test_real_pipeline_best_versions(evidence, monkeypatch):
+    """The sentence names the best version per column at the pipeline's own pass count."""
+    from landmarklib.inference import photo
+
+    for passes, best, nme in ((1, "V4", r"7.40\,\%"), (3, "V3", r"7.50\,\%")):
+        monkeypatch.setattr(photo, "MAX_PASSES", passes)
+        sentence = write(evidence)["FindRealSentence"]
+        assert f"photos, {best}, has a median NME of {nme}" in sentence
+        assert r"test videos, V3, 9.50\,\%" in sentence
+        assert r"V3 reaches a mean NME of 4.60\,\%" in sentence
+
+
 def test_comparison_of_other_runs_is_not_used(evidence):
     table = pd.read_csv(evidence / "comparison.csv")
     table.loc[table["split"] == "test", "nme"] += 1.0               # another profile's runs
@@ -111,6 +127,7 @@ def test_nothing_measured_still_says_something_true(tmp_path):
     assert m["FindBestTestSentence"] == "No version was scored on the YouTube-Faces test faces."
     assert "not both trained" in m["FindVfourAugmentSentence"]
     assert "not recorded" in m["FindVideoSentence"] and "not recorded" in m["FindAttributeSentence"]
+    assert "not scored" in m["FindRealSentence"]
     assert not re.search(r"\d\.\d", "".join(m.values()))          # no stale numbers
 
 
@@ -131,7 +148,7 @@ def test_title_and_author_are_settings(tmp_path, monkeypatch):
 def test_every_finding_the_text_uses_is_generated(evidence):
     defined = set(write(evidence)) | {"FindComparisonNote"}
     used = set()
-    for name in ("discussion.tex", "conclusion.tex"):
+    for name in ("results.tex", "discussion.tex", "conclusion.tex"):
         text = (config.ROOT / "report" / "sections" / name).read_text()
         used |= set(re.findall(r"\\(Find[A-Za-z]+)", text))
     assert used and used <= defined, sorted(used - defined)

@@ -206,3 +206,55 @@ def test_default_detector_finds_a_real_face(faces):
     first = photo.first_framing(found[0])
     assert math.hypot(first.cx - true.cx, first.cy - true.cy) < 0.15 * true.side
     assert 0.8 < first.side / true.side < 1.25
+
+
+# --- scoring the real pipeline (evaluation.realworld, demo.realworld_versions) ----------------
+
+class CountingDetector:
+    """The default detector, counting its calls."""
+
+    def __init__(self):
+        self.inner, self.calls = photo.default_detector(), 0
+        self.name = self.inner.name
+
+    def detect(self, image):
+        self.calls += 1
+        return self.inner.detect(image)
+
+
+@pytest.mark.slow
+def test_photo_split_detects_once_for_every_model(run):
+    from landmarklib import realworld
+
+    from landmarklib.data import load_dataset
+
+    photos = realworld.photos_of_test_people(limit=3)
+    mean_shape = np.nanmean(load_dataset("faces15", progress=False).keypoints, axis=0)
+    models = {"trained": photo.predictor_for_run(run.dir),
+              "mean shape": lambda crops: np.tile(mean_shape, (len(crops), 1))}
+    detector = CountingDetector()
+    table = realworld.photo_split_models(models, photos, detector, passes=(1, 2))
+    assert detector.calls == len(photos) == 6                      # once per photo, not per model
+    assert len(table) == len(photos) * 2 * 2
+    median = table[table["found"] > 0].groupby("model")["nme"].median()
+    assert median["trained"] < 0.95 * median["mean shape"]  # measured 9.8 vs 11.0 (weak test model)
+    assert table.loc[table["max_passes"] == 1, "passes"].max() == 1
+    # photo_split is the one-model case, row for row
+    single = realworld.photo_split(run.dir, photos, detector, passes=2)
+    pair = table[(table["model"] == "trained") & (table["max_passes"] == 2)]
+    assert np.allclose(single["nme"].to_numpy(), pair["nme"].to_numpy())
+
+
+@pytest.mark.slow
+def test_compare_versions_table(run, tmp_path):
+    from landmarklib import realworld, realworld_versions
+
+    photos = realworld.photos_of_test_people(limit=2)
+    table, rows = realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos,
+                                                      scenarios=["medium"])
+    assert table.loc["v5", "framed YTF"] == pytest.approx(run.results["splits"]["test"]["nme"])
+    found = rows[(rows["source"] == "mtfl") & (rows["max_passes"] == 1) & (rows["found"] > 0)]
+    assert table.loc["v5", "photos MTFL 1p"] == pytest.approx(found["nme"].median())
+    assert 0 < table.loc["v5", "videos"] < 30 and (tmp_path / "v5" / "medium.csv").exists()
+    tex = realworld_versions.write_latex_table(table, tmp_path / "real.tex").read_text()
+    assert tex.startswith(r"\begin{tabular}") and "\nV5 &" in tex and "photos YTF 3p" in tex

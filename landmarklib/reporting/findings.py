@@ -14,7 +14,10 @@ and ``generated/meta.tex`` (title and author, from settings). The findings:
 * per MTFL attribute, the group that fails clearly more, if any
   (``build/findings/<profile>/attributes.csv``, saved by ``save_attributes``);
 * on video, the NME and the jitter with and without the One-Euro filter
-  (``build/findings/<profile>/video.json``, saved by ``save_video``).
+  (``build/findings/<profile>/video.json``, saved by ``save_video``);
+* the real pipeline per version: photos and test videos of test people
+  through the detector (``build/findings/<profile>/realworld.csv``, saved by
+  ``save_realworld``).
 
 What was not measured says so in words, so the text compiles and stays true
 for any profile. Numbers are formatted here; the .tex sections type none.
@@ -81,10 +84,11 @@ def collect(profile, models_dir=None, comparison_csv=None, evidence_dir=None):
     ok = _merge_comparison(nme, Path(comparison_csv or COMPARISON_CSV))
     folder = Path(evidence_dir or EVIDENCE) / profile
     attributes = folder / "attributes.csv"
-    video = folder / "video.json"
+    video, real = folder / "video.json", folder / "realworld.csv"
     return {"nme": nme, "comparison_profile_ok": ok,
             "attributes": pd.read_csv(attributes) if attributes.exists() else None,
-            "video": read_json(video) if video.exists() else None}
+            "video": read_json(video) if video.exists() else None,
+            "realworld": pd.read_csv(real, index_col=0) if real.exists() else None}
 
 
 def _merge_comparison(nme, path):
@@ -132,6 +136,20 @@ def save_video(profile, version, nme, jitter_raw, jitter_smoothed, evidence_dir=
     path = Path(evidence_dir or EVIDENCE) / profile / "video.json"
     write_json({"version": version, "nme": float(nme), "jitter_raw": float(jitter_raw),
                 "jitter_smoothed": float(jitter_smoothed)}, path)
+    return path
+
+
+def save_realworld(table, profile, evidence_dir=None):
+    """Keep ``realworld_versions.compare_versions``' table for the report (04_evaluate).
+
+    Args:
+        table: DataFrame indexed by version (framed / photos / videos NME %).
+        profile: the profile of the runs it scored.
+        evidence_dir: default ``build/findings``.
+    """
+    path = Path(evidence_dir or EVIDENCE) / profile / "realworld.csv"
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp)
     return path
 
 
@@ -278,6 +296,24 @@ def video(record):
                 + (rf" ({100 * cut:.0f}\,\% less)." if cut > 0 else "."))}
 
 
+def realworld(table):
+    """A sentence: the best version on landmark-framed crops, on photos and on videos."""
+    if table is None or table.empty:
+        return {"FindRealSentence": "The real pipeline was not scored for this profile."}
+    from ..inference.photo import MAX_PASSES
+
+    photos = f"photos YTF {MAX_PASSES}p"    # as predict-image runs it
+    photos = photos if photos in table else [c for c in table if c.startswith("photos YTF")][-1]
+    columns = {"framed": "framed YTF", "photos": photos, "videos": "videos"}
+    best = {name: version_label(table[col].idxmin()) for name, col in columns.items()}
+    low = {name: percent(table[col].min()) for name, col in columns.items()}
+    return {"FindRealSentence": (
+        f"Through the face detector, the best version on the test people's photos, "
+        f"{best['photos']}, has a median NME of {low['photos']} and the best on the test videos, "
+        f"{best['videos']}, {low['videos']}; on crops framed from the true landmarks "
+        f"{best['framed']} reaches a mean NME of {low['framed']}.")}
+
+
 def conclusion(nme):
     """One sentence: which version to use for which crops."""
     test, detector = nme.get("test", {}), nme.get("test_detector", {})
@@ -310,6 +346,7 @@ def findings_macros(evidence):
     macros.update(flip(nme))
     macros.update(attributes(evidence["attributes"], nme))
     macros.update(video(evidence["video"]))
+    macros.update(realworld(evidence.get("realworld")))
     macros.update(conclusion(nme))
     stale = evidence["comparison_profile_ok"] is False
     macros["FindComparisonNote"] = (
