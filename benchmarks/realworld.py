@@ -3,9 +3,10 @@
 For one model (``--model RUN``, default the small test model of
 build/test-models/v5), prints and writes to build/benchmarks/realworld.md:
 
-* per test video of ``testvideo.SCENARIOS`` (640x480, 150 frames, the last
+* per scenario of ``testvideo.SCENARIOS`` (640x480, 150 frames, the last
   15 blank; faces of test-split people at 60-250 px, roll up to +-20 deg,
-  motion, blur, a brightness change): detection rate on face frames, false
+  motion, blur, a brightness change; ``testvideo.SCENARIO_PEOPLE`` videos of
+  different test people, the same in every scenario, scored together): detection rate on face frames, false
   detections on blank frames, median / mean NME (% of the eye distance),
   failures (no face or NME > 10 %), jitter, end-to-end frames/s and detector
   runs, through ``video.annotate_video`` (what ``python -m landmarklib video``

@@ -251,10 +251,11 @@ def test_compare_versions_table(run, tmp_path):
 
     photos = realworld.photos_of_test_people(limit=2)
     table, rows = realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos,
-                                                      scenarios=["medium"])
+                                                      scenarios=["medium"], people=2)
     assert table.loc["v5", "framed YTF"] == pytest.approx(run.results["splits"]["test"]["nme"])
     found = rows[(rows["source"] == "mtfl") & (rows["max_passes"] == 1) & (rows["found"] > 0)]
     assert table.loc["v5", "photos MTFL 1p"] == pytest.approx(found["nme"].median())
-    assert 0 < table.loc["v5", "videos"] < 30 and (tmp_path / "v5" / "medium.csv").exists()
+    assert 0 < table.loc["v5", "videos"] < 30
+    assert [p.name for p in sorted((tmp_path / "v5").glob("*.csv"))] == ["medium_0.csv", "medium_1.csv"]
     tex = realworld_versions.write_latex_table(table, tmp_path / "real.tex").read_text()
     assert tex.startswith(r"\begin{tabular}") and "\nV5 &" in tex and "photos YTF 3p" in tex

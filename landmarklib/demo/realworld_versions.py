@@ -17,7 +17,7 @@ import pandas as pd
 from ..core.metrics import FAILURE_NME
 from ..evaluation.realworld import photo_split_models
 from ..evaluation.tables import write_latex
-from .testvideo import evaluate_videos
+from .testvideo import SCENARIO_PEOPLE, evaluate_videos
 
 # Columns of ``compare_versions``: the landmark-framed test NME (results.json),
 # then the real pipeline's median NME (%) and failures.
@@ -26,7 +26,7 @@ COMPARED_PASSES = (1, 3)
 
 
 def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, limit=None,
-                     passes=COMPARED_PASSES):
+                     passes=COMPARED_PASSES, people=SCENARIO_PEOPLE):
     """Landmark-framed and real-pipeline numbers of every version, side by side.
 
     Args:
@@ -37,6 +37,7 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
         detector: default ``photo.default_detector()``.
         limit: photos per source when `photos` is None.
         passes: the photo pass counts to report (1 = the detector's framing only).
+        people: test videos per scenario (one test person each).
 
     Returns:
         (DataFrame indexed by version, the photo rows of ``photo_split_models``).
@@ -64,7 +65,7 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
         last = mine[mine["max_passes"] == passes[-1]]
         row["photo failures %"] = 100 * float(np.mean(~(last["nme"] <= FAILURE_NME)))
         videos = evaluate_videos(predictors[version], Path(folder) / version, scenarios=scenarios,
-                                 detector=detector)
+                                 detector=detector, people=people)
         row["videos"] = float(videos["median NME %"].median())
         row["video failures %"] = float(videos["failures %"].mean())
         table[version] = row
