@@ -269,6 +269,9 @@ def build_parser():
     p.add_argument("--out", required=True,
                    help="output folder: <image>_landmarks.png per image + landmarks.csv")
     p.add_argument("--max-faces", type=int, default=5)
+    p.add_argument("--passes", type=int, default=1, choices=(1, 2, 3),
+                   help="predictions per face: 1 crops from the face detector's points; "
+                        "2-3 re-crop from the predicted keypoints (default 1)")
     p.set_defaults(func=_predict_image)
 
     p = sub.add_parser("export", help="export a trained model to TFLite and/or ONNX")

@@ -212,6 +212,12 @@ def test_predict_image_draws_every_face(tmp_path, photos, run):
     for i, (image, points) in enumerate(photos):
         drawn = cv2.imread(str(tmp_path / "out" / f"face{i}_landmarks.png"))
         assert drawn.shape == image.shape and (drawn != image).any()
+    # --passes 3 re-crops from the predicted keypoints: other keypoints, same faces
+    cli.main(["predict-image", *map(str, paths), "--model", str(run.dir),
+              "--out", str(tmp_path / "refined"), "--passes", "3"])
+    refined = pd.read_csv(tmp_path / "refined" / "landmarks.csv")
+    assert list(refined["file"]) == list(table["file"])
+    assert not np.allclose(refined[list(kp.COLUMNS)], table[list(kp.COLUMNS)])
 
 
 # --- bad input ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def read_color(path):
     return read_image(path, color=True)
 
 
-def annotate_image(image, predictor, max_faces=MAX_FACES, names=True, detector=None):
+def annotate_image(image, predictor, max_faces=MAX_FACES, names=True, detector=None, passes=None):
     """(drawn BGR image, faces) for one still image.
 
     Args:
@@ -33,8 +33,11 @@ def annotate_image(image, predictor, max_faces=MAX_FACES, names=True, detector=N
         max_faces: the largest faces kept.
         names: draw keypoint names where they fit.
         detector: a face detector (default: the best installed).
+        passes: predictions per face (default ``photo.MAX_PASSES``; more re-crop
+            the face from its predicted keypoints).
     """
-    faces = faces_in_image(image, predictor, detector=detector, max_faces=max_faces)
+    faces = faces_in_image(image, predictor, detector=detector, max_faces=max_faces,
+                           passes=passes)
     return draw(image, faces, names=names), faces
 
 
@@ -46,7 +49,8 @@ def predict_image_cli(args):
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for path, image in zip(map(Path, args.images), images):
-        drawn, faces = annotate_image(image, predictor, max_faces=args.max_faces)
+        drawn, faces = annotate_image(image, predictor, max_faces=args.max_faces,
+                                      passes=args.passes)
         target = out / f"{path.stem}_landmarks.png"
         with atomic_path(target) as tmp:
             if not cv2.imwrite(str(tmp), drawn):

@@ -297,7 +297,7 @@ class FaceTracker:
         return out
 
 
-def faces_in_image(image, predictor, detector=None, max_faces=photo.MAX_FACES):
+def faces_in_image(image, predictor, detector=None, max_faces=photo.MAX_FACES, passes=None):
     """The faces of one still image as ``Face`` rows (ids 0, 1, ...; no smoothing).
 
     Args:
@@ -305,8 +305,10 @@ def faces_in_image(image, predictor, detector=None, max_faces=photo.MAX_FACES):
         predictor: crops -> keypoints (or a keras model / run folder).
         detector: default ``photo.default_detector()``.
         max_faces: the largest faces kept.
+        passes: predictions per face (default ``photo.MAX_PASSES``).
     """
-    found = photo.landmarks_in_photo(image, predictor, detector=detector, max_faces=max_faces)
+    found = photo.landmarks_in_photo(image, predictor, detector=detector, max_faces=max_faces,
+                                     passes=passes or photo.MAX_PASSES)
     return [Face(i, framing_box(f.framing), f.keypoints, f.keypoints, f.framing, f.passes)
             for i, f in enumerate(found)]
 

@@ -37,7 +37,13 @@ from ..data.crop import to_gray
 from . import face_detectors
 from . import framing as framing_rules
 
-MAX_PASSES = 3        # predictions per face in a photo (1 = the detector's framing only)
+# Predictions per face in a photo (1 = the crop of the detector's five points).
+# Chosen on validation people's photos (200 per source, cpu-profile v5): median
+# NME 5.39 / 7.33 % (MTFL / YouTube-Faces) with 1, 5.94 / 7.60 with 2, 6.18 /
+# 7.92 with 3 passes: MTCNN's points frame a face better than a model's own
+# keypoints re-frame it. Versions not trained for detector framing (V1-V4) can
+# still gain from passes (04_evaluate's real-pipeline table); predict-image --passes.
+MAX_PASSES = 1
 TOLERANCE = 0.5       # crop px: refinement stops once the framing moves less than this
 MAX_ROLL = 45.0       # degrees: a framing's roll is clipped to this (faces are tested to 30)
 # Refinement stays within this many crop px of the first framing. MTCNN's first
