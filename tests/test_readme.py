@@ -1,13 +1,14 @@
 """The README's generated tables: `make readme` writes them from the runs and
 benchmarks, and a hand edit of a generated cell is caught."""
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from landmarklib import config
 from landmarklib.core.files import write_json
-from landmarklib.reporting import readme
+from landmarklib.reporting import readme, readme_blocks, runner
 
 SPLITS = ("val", "test", "test_flip", "test_mtfl")
 
@@ -43,6 +44,18 @@ def inputs(tmp_path):
                                   folder=build / "benchmarks")
     readme.write_benchmark_output("data_speed", "convert 7.1 s\nload 0.14 s", 0.3,
                                   folder=build / "benchmarks")
+    columns = ["framed YTF", "framed MTFL", "photos YTF 1p", "photos YTF 3p", "photos MTFL 1p",
+               "photos MTFL 3p", "photo failures %", "videos", "video failures %"]
+    real = pd.DataFrame([[4.8 + i / 10 for i in range(9)], [5.4 + i / 10 for i in range(9)]],
+                        index=pd.Index(["v2", "v4"], name="version"), columns=columns)
+    (build / "findings" / "cpu").mkdir(parents=True)
+    real.to_csv(build / "findings" / "cpu" / "realworld.csv")
+    runner_jobs = [runner.Job(name, Path(name), build / "notebooks" / f"{name}.ipynb",
+                              {"profile": profile})
+                   for name, profile in (("01_explore", "cpu"), ("03_train_v2", "cpu"),
+                                         ("01_explore_smoke", "smoke"))]
+    for job, seconds in zip(runner_jobs, (20.0, 714.0, 5.0)):
+        runner.record_timing(job, seconds, 0.4, 2.1)
     text = "# title\n\n" + "".join(f"{readme.BEGIN.format(n)}\nold {n}\n{readme.END.format(n)}\n\n"
                                    for n in readme.BLOCKS) + "the end\n"
     (tmp_path / "README.md").write_text(text)
@@ -71,6 +84,11 @@ def test_make_readme_writes_every_block_from_the_inputs(inputs):
     assert "| v2 | 2.87 | 9.98 |" in blocks["detector-crops"] and "4.80" not in blocks["detector-crops"]
     assert "| dlib | 2.28 | 9.12 | 20.6 | 2.28 | 9.12 | 20.6 |" in blocks["detectors"]
     assert "load average 0.3" in blocks["speed"] and "convert 7.1 s" in blocks["speed"]
+    assert "| v4 | 5.40 | 5.50 | 5.60 |" in blocks["real-pipeline"]
+    assert readme_blocks.REAL_PIPELINE_HEADER in blocks["real-pipeline"]
+    # the cpu report's notebooks, their total, and the load around each; not the smoke run's
+    assert "| 03_train_v2 | 11.9 | 0.4 | 2.1 |" in blocks["report-time"]
+    assert "| total | 12.2 |" in blocks["report-time"] and "smoke" not in blocks["report-time"]
     for name, content in blocks.items():
         assert readme.format_problems(name, content) == [], name
     again = readme.update_readme(inputs["readme"], "cpu", inputs["models_dir"], inputs["build_dir"])

@@ -5,9 +5,13 @@ Every numbered notebook ``notebooks/NN_*.ipynb`` runs in name order;
 Executed copies, with their outputs, go to ``build/notebooks/`` (e.g.
 ``03_train_v4.ipynb``); the committed notebooks stay output-free. The first
 failing notebook stops the run and ``describe_failure`` names the notebook,
-the cell and the error. ``landmarklib.report.make_report`` drives it.
+the cell and the error. Each finished job's wall time and the machine's load
+average before and after it go to ``build/notebooks/timing.json``
+(``record_timing``), which the README's report-time table reads.
+``landmarklib.report.make_report`` drives it.
 """
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -15,11 +19,13 @@ from pathlib import Path
 
 from ..core import config
 from ..core.errors import LandmarkError
+from ..core.files import read_json, write_json
 from ..training import models
 
 NOTEBOOKS = config.ROOT / "notebooks"
 REPORT = config.ROOT / "report"
 EXECUTED = config.BUILD / "notebooks"
+TIMING = "timing.json"       # in the executed copies' folder: {job: seconds, load, profile}
 NOTEBOOK_PATTERN = "[0-9][1-9]_*.ipynb"  # 00_colab_report runs the report itself: not part of it   # the numbered notebooks of the course
 TRAIN_NOTEBOOK = "03_train"
 TRAIN_VERSIONS = tuple(models.REGISTRY)  # v1, v2, v3, v4, v5, heatmap, transfer
@@ -149,7 +155,7 @@ def run_notebooks(jobs, cwd):
     start = time.perf_counter()
     for i, job in enumerate(jobs, start=1):
         print(f"[{i}/{len(jobs)}] {job.name} -> {job.output}", flush=True)
-        t0 = time.perf_counter()
+        t0, load = time.perf_counter(), load_average()
         try:
             run_notebook(job, cwd)
         except Exception as error:  # papermill's, a missing kernel, ...: all end the run
@@ -158,7 +164,28 @@ def run_notebooks(jobs, cwd):
             return job, error
         print(f"[{i}/{len(jobs)}] {job.name} done in {format_duration(time.perf_counter() - t0)} "
               f"(total {format_duration(time.perf_counter() - start)})", flush=True)
+        record_timing(job, time.perf_counter() - t0, load, load_average())
     return None
+
+
+def load_average():
+    """The machine's 1-minute load average (NaN where the OS has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def record_timing(job, seconds, load_start, load_end):
+    """Add a finished job to ``timing.json`` beside its executed copy (others are kept).
+
+    Args:
+        job: the ``Job``; seconds: its wall time; load_start, load_end: the
+            1-minute load average before and after it.
+    """
+    path = Path(job.output).parent / TIMING
+    saved = read_json(path) if path.exists() else {}
+    saved[job.name] = {"seconds": round(seconds, 1), "profile": job.parameters.get("profile"),
+                       "finished": time.strftime("%Y-%m-%d %H:%M"),
+                       "load_start": round(load_start, 2), "load_end": round(load_end, 2)}
+    write_json(saved, path)
 
 
 def format_duration(seconds):
