@@ -55,8 +55,13 @@ readme: setup
 pdf: setup
 	$(BIN)/python -c "import sys; from landmarklib import report; sys.exit(report.build('$(PROFILE)'))"
 
+# The CPU benchmarks (gpu_train_speed.py is for a machine with an accelerator, see README).
+# compare_detectors.py needs `make detectors-venv` first and is skipped without it.
+CPU_BENCHMARKS = data_speed augment_speed train_speed video_speed inspector_speed face_detectors realworld
 benchmarks: setup
-	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in $(CPU_BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
+	if [ -x .venv-detectors/bin/python ]; then $(BIN)/python benchmarks/compare_detectors.py; \
+	else echo "compare_detectors.py skipped: make detectors-venv first"; fi
 
 # dlib and MediaPipe for benchmarks/compare_detectors.py (numpy < 2: not in .venv)
 detectors-venv: .venv-detectors/.installed

@@ -64,6 +64,7 @@ from landmarklib.core.files import atomic_path  # noqa: E402
 from landmarklib.data import sources  # noqa: E402
 from landmarklib.inference import face_detectors as fd  # noqa: E402
 from landmarklib.inference import framing  # noqa: E402
+from landmarklib.reporting import readme  # noqa: E402
 
 CORES = 2
 COUNT = 300             # test photos per source
@@ -375,6 +376,7 @@ def main():
     print(text)
     with atomic_path(OUTPUT) as tmp:
         tmp.write_text(text)
+    readme.write_benchmark_output("face_detectors", text, start_load)  # for `make readme`
 
 
 if __name__ == "__main__":
