@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core.files import atomic_path
 from ..core.metrics import FAILURE_NME
 from ..evaluation.realworld import photo_split_models
-from ..evaluation.tables import write_latex
 from .testvideo import SCENARIO_PEOPLE, evaluate_videos
 
 # Columns of ``compare_versions``: the landmark-framed test NME (results.json),
@@ -74,8 +74,40 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
     return frame, rows
 
 
+# LaTeX: column groups over compare_versions' columns (short headers fit the page).
+LATEX_GROUPS = (("framed", {"framed YTF": "YTF", "framed MTFL": "MTFL"}),
+                ("photos", {"photos YTF 1p": "YTF 1p", "photos YTF 3p": "YTF 3p",
+                            "photos MTFL 1p": "MTFL 1p", "photos MTFL 3p": "MTFL 3p",
+                            "photo failures %": "failed"}),
+                ("videos", {"videos": "NME", "video failures %": "failed"}))
+
+
+def latex_table(table):
+    """``compare_versions``' table as a booktabs tabular with grouped headers (one decimal)."""
+    groups = [(name, {c: h for c, h in cols.items() if c in table}) for name, cols in LATEX_GROUPS]
+    groups = [(name, cols) for name, cols in groups if cols]
+    columns = [c for _, cols in groups for c in cols]
+    lines = [r"\begin{tabular}{l" + "".join("r" * len(cols) for _, cols in groups) + "}",
+             r"\toprule",
+             " & ".join([""] + [rf"\multicolumn{{{len(cols)}}}{{c}}{{{name}}}"
+                                for name, cols in groups]) + r" \\"]
+    first, rules = 2, []
+    for _, cols in groups:
+        rules.append(rf"\cmidrule(lr){{{first}-{first + len(cols) - 1}}}")
+        first += len(cols)
+    lines += ["".join(rules),
+              " & ".join(["version"] + [h for _, cols in groups for h in cols.values()]) + r" \\",
+              r"\midrule"]
+    for version, row in table.iterrows():
+        name = version.upper() if version[1:].isdigit() else version
+        cells = ["--" if math.isnan(row[c]) else f"{row[c]:.1f}" for c in columns]
+        lines.append(" & ".join([name] + cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
 def write_latex_table(table, path):
-    """``compare_versions``' table as a booktabs tabular at `path` (one decimal); returns it."""
-    out = table.copy()
-    out.index = pd.Index([v.upper() if v[1:].isdigit() else v for v in out.index], name="version")
-    return write_latex(out, path, decimals=1)
+    """``latex_table(table)`` to `path`, atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(latex_table(table))
+    return path
