@@ -41,7 +41,7 @@ def run_detectors(limit=None):
     for split in offtheshelf.SPLITS:
         rows = np.flatnonzero(faces.meta["split"].to_numpy() == split)[:limit]
         paths, points = offtheshelf.source_annotations(faces.meta.iloc[rows])
-        arrays = {"rows": rows}
+        arrays = {"rows": rows, "files": faces.meta["file"].to_numpy()[rows].astype(str)}
         for detector in detectors:
             start = time.perf_counter()
             arrays[detector.name] = offtheshelf.predict_crops(detector, paths, points)
@@ -96,8 +96,9 @@ def main():
     if args.predict:
         return run_detectors(args.limit)
     from landmarklib import offtheshelf
+    from landmarklib.data import load_dataset
 
-    if not all(offtheshelf.predictions_path(s).exists() for s in offtheshelf.SPLITS):
+    if not offtheshelf.predictions_current(load_dataset("faces15", progress=False)):
         if not DETECTOR_PYTHON.exists():
             print("compare_detectors: skipped; dlib and MediaPipe live in their own "
                   "environment: run `make detectors-venv` first")

@@ -2,6 +2,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from landmarklib import keypoints as kp
@@ -34,8 +35,9 @@ class Shifted:
         return self.truth[rows] + self.shift
 
 
-def _save(folder, split, rows, **detectors):
-    arrays = {"rows": np.asarray(rows)}
+def _save(folder, split, rows, files=None, **detectors):
+    arrays = {"rows": np.asarray(rows)} if files is None else {"rows": np.asarray(rows),
+                                                               "files": files}
     for name, pred in detectors.items():
         arrays[name], arrays[name + " ms"] = pred, np.array(5.0)
     np.savez(offtheshelf.predictions_path(split, folder), **arrays)
@@ -69,3 +71,21 @@ def test_comparison_scores_every_method_on_the_faces_all_detectors_found(tiny_fa
 def test_comparison_without_predictions_says_how_to_make_them(tmp_path):
     assert offtheshelf.comparison({}, folder=tmp_path) is None
     assert "make detectors-venv" in offtheshelf.comparison_latex(None)
+
+
+def test_predictions_of_other_faces_are_not_scored(tiny_faces, tmp_path, capsys):
+    """Saved detector predictions name the file of each row; a new conversion
+    (other rows) makes them stale instead of silently scoring the wrong faces."""
+    meta = pd.DataFrame({"file": [f"face{i}.jpg" for i in range(len(tiny_faces.keypoints))]})
+    faces = SimpleNamespace(images=tiny_faces.images, keypoints=tiny_faces.keypoints, meta=meta)
+    for split, rows in (("test", [0, 1]), ("test_mtfl", [2])):
+        _save(tmp_path, split, rows, a=faces.keypoints[rows])
+    assert not offtheshelf.predictions_current(faces, tmp_path)          # no file names saved
+    for split, rows in (("test", [0, 1]), ("test_mtfl", [2])):
+        _save(tmp_path, split, rows, files=np.array([f"face{i}.jpg" for i in rows]),
+              a=faces.keypoints[rows])
+    assert offtheshelf.predictions_current(faces, tmp_path)
+    assert offtheshelf.comparison({}, folder=tmp_path, faces=faces) is not None
+    meta.loc[1, "file"] = "someone_else.jpg"                              # rows now hold others
+    assert offtheshelf.comparison({}, folder=tmp_path, faces=faces) is None
+    assert "rerun benchmarks/compare_detectors.py" in capsys.readouterr().out

@@ -154,6 +154,29 @@ def predictions_path(split, folder=None):
     return Path(folder or PREDICTIONS) / f"detectors_{split}.npz"
 
 
+def predictions_current(faces, folder=None):
+    """Whether the saved detector predictions are of these faces (their ``files``).
+
+    ``benchmarks/compare_detectors.py --predict`` saves the file of every row
+    it predicted; predictions of another conversion (other rows, other splits)
+    are stale. Faces without ``meta`` (tests) are not checked.
+    """
+    if getattr(faces, "meta", None) is None:
+        return True
+    for split in SPLITS:
+        path = predictions_path(split, folder)
+        if not path.exists():
+            return False
+        saved = np.load(path)
+        if "files" not in saved.files or len(saved["files"]) != len(saved["rows"]):
+            return False
+        rows = saved["rows"]
+        if rows.max(initial=-1) >= len(faces.meta) or list(
+                faces.meta["file"].to_numpy()[rows]) != list(saved["files"]):
+            return False
+    return True
+
+
 def comparison(runs, flip=False, folder=None, faces=None):
     """Detectors and trained runs on the same test faces: a DataFrame, or None.
 
@@ -170,10 +193,14 @@ def comparison(runs, flip=False, folder=None, faces=None):
     if not all(predictions_path(s, folder).exists() for s in SPLITS):
         return None
     faces = load_dataset("faces15", progress=False) if faces is None else faces
+    if not predictions_current(faces, folder):
+        print("the detectors' saved predictions are of other faces (an older dataset): "
+              "rerun benchmarks/compare_detectors.py")
+        return None
     records = []
     for split in SPLITS:
         saved = np.load(predictions_path(split, folder))
-        names = [k for k in saved.files if k != "rows" and not k.endswith(" ms")]
+        names = [k for k in saved.files if k not in ("rows", "files") and not k.endswith(" ms")]
         missed = {n: int(np.isnan(saved[n]).all(axis=1).sum()) for n in names}
         found = np.all([~np.isnan(saved[n]).all(axis=1) for n in names], axis=0)
         rows = saved["rows"][found]
