@@ -60,7 +60,8 @@ pdf: setup
 CPU_BENCHMARKS = data_speed augment_speed train_speed video_speed inspector_speed face_detectors realworld
 benchmarks: setup
 	for b in $(CPU_BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
-	if [ -x .venv-detectors/bin/python ]; then $(BIN)/python benchmarks/compare_detectors.py; \
+	if [ -x .venv-detectors/bin/python ]; then $(BIN)/python benchmarks/compare_detectors.py && \
+	  $(BIN)/python benchmarks/compare_detectors.py --videos; \
 	else echo "compare_detectors.py skipped: make detectors-venv first"; fi
 
 # dlib and MediaPipe for benchmarks/compare_detectors.py (numpy < 2: not in .venv)

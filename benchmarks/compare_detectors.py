@@ -15,6 +15,13 @@ Two environments (MediaPipe 0.10.14 needs numpy < 2, TensorFlow 2.21 numpy 2):
 The second step runs the first itself when its output is missing and
 .venv-detectors exists. The table is also written to
 build/benchmarks/compare_detectors.txt.
+
+The test videos of the real-pipeline evaluation too (``--videos``): step 2
+makes them (``testvideo.scenario_videos`` in build/realworld/videos, as
+04_evaluate does), step 1 runs dlib and MediaPipe Face Mesh in video mode on
+every frame (largest face, as the demo picks it) and writes one CSV per video
+and detector beside it, which 04_evaluate's real-pipeline table and step 2
+score against the videos' true keypoints.
 """
 import argparse
 import subprocess
@@ -28,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 DETECTOR_PYTHON = ROOT / ".venv-detectors" / "bin" / "python"
+VIDEO_FOLDER = ROOT / "build" / "realworld" / "videos"   # as 04_evaluate makes them
 
 
 def run_detectors(limit=None):
@@ -53,6 +61,48 @@ def run_detectors(limit=None):
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
         print(f"{split}: {len(rows)} faces -> {path}")
+
+
+def run_detectors_on_videos(folder):
+    """Step 1 (detector environment): every frame of every test video in `folder`."""
+    from landmarklib import offtheshelf
+    from landmarklib.core.files import atomic_path, write_json
+
+    truths = sorted(Path(folder).glob("*_truth.npy"))
+    if not truths:
+        raise SystemExit(f"{folder}: no test videos (*_truth.npy); step 2 makes them")
+    for truth in truths:
+        video = truth.with_name(truth.name[:-len("_truth.npy")] + ".mp4")
+        for detector in (offtheshelf.DlibDetector(), offtheshelf.MediaPipeDetector(video=True)):
+            table, ms = offtheshelf.predict_video(detector, video)
+            path = offtheshelf.detector_csv(video, detector.name)
+            with atomic_path(path) as tmp:
+                table.to_csv(tmp, index=False)
+            write_json({"truth": offtheshelf.truth_digest(truth), "ms_per_frame": ms},
+                       path.with_suffix(".json"))
+            print(f"{video.name}: {detector.name} found a face in {len(table)} frames, "
+                  f"{ms:.1f} ms per frame")
+
+
+def score_videos(folder, predicted=False):
+    """Step 2 (project environment): the detectors' scores per test-video scenario, or None."""
+    import pandas as pd
+
+    from landmarklib import offtheshelf, realworld, testvideo
+
+    videos = testvideo.scenario_videos(folder)
+    rows = []
+    for scenario, made in videos.items():
+        for name, scored in offtheshelf.video_tables(made).items():
+            rows.append({"scenario": scenario, "method": name,
+                         **realworld.pooled_video_scores(scored)})
+    if not rows:
+        if predicted or not DETECTOR_PYTHON.exists():
+            return None
+        subprocess.run([str(DETECTOR_PYTHON), __file__, "--predict", "--videos", str(folder)],
+                       check=True)
+        return score_videos(folder, predicted=True)
+    return pd.DataFrame(rows).drop(columns=["fps"])
 
 
 def score(profile, flip):
@@ -92,9 +142,16 @@ def main():
     parser.add_argument("--limit", type=int, help="step 1: only the first N faces per split")
     parser.add_argument("--profile", default="cpu", help="step 2: which trained runs to score")
     parser.add_argument("--flip", action="store_true", help="step 2: models with flip TTA")
+    parser.add_argument("--videos", nargs="?", const=str(VIDEO_FOLDER),
+                        help="the test videos (default build/realworld/videos) instead of photos")
     args = parser.parse_args()
     if args.predict:
-        return run_detectors(args.limit)
+        return run_detectors_on_videos(args.videos) if args.videos else run_detectors(args.limit)
+    if args.videos:
+        table = score_videos(args.videos)
+        print("no detector environment: make detectors-venv" if table is None
+              else table.round(2).to_string(index=False))
+        return None
     from landmarklib import offtheshelf
     from landmarklib.data import load_dataset
 

@@ -89,3 +89,35 @@ def test_predictions_of_other_faces_are_not_scored(tiny_faces, tmp_path, capsys)
     meta.loc[1, "file"] = "someone_else.jpg"                              # rows now hold others
     assert offtheshelf.comparison({}, folder=tmp_path, faces=faces) is None
     assert "rerun benchmarks/compare_detectors.py" in capsys.readouterr().out
+
+
+def test_detector_csvs_of_the_test_videos_are_scored_only_for_their_own_truth(tmp_path):
+    import cv2
+
+    from landmarklib.core.files import write_json
+    from landmarklib.evaluation.realworld import truth_path
+
+    video = tmp_path / "medium_0.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (64, 48))
+    for i in range(4):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+    truth = np.full((4, 1, 30), np.nan)
+    truth[:3, 0] = np.tile([20.0, 20.0, 40.0, 20.0], 8)[:30]
+    np.save(truth_path(video), truth)
+
+    class Fake:   # "finds" a face on the brighter frames only
+        name = offtheshelf.MediaPipeDetector.name
+
+        def __call__(self, gray, near=None):
+            return truth[0, 0] + 1.0 if gray.mean() > 30 else None
+
+    table, ms = offtheshelf.predict_video(Fake(), video)
+    assert list(table["frame"]) == [1, 2, 3] and ms >= 0       # frame 0 is dark: no face
+    path = offtheshelf.detector_csv(video, Fake.name)
+    table.to_csv(path, index=False)
+    write_json({"truth": "another video"}, path.with_suffix(".json"))
+    assert offtheshelf.video_tables([(video, truth)]) == {}      # made for other frames
+    write_json({"truth": offtheshelf.truth_digest(truth_path(video))}, path.with_suffix(".json"))
+    found = offtheshelf.video_tables([(video, truth)])
+    assert list(found) == [Fake.name] and len(found[Fake.name][0][0]) == 3

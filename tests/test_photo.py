@@ -257,5 +257,8 @@ def test_compare_versions_table(run, tmp_path):
     assert table.loc["v5", "photos MTFL 1p"] == pytest.approx(found["nme"].median())
     assert 0 < table.loc["v5", "videos"] < 30
     assert [p.name for p in sorted((tmp_path / "v5").glob("*.csv"))] == ["medium_0.csv", "medium_1.csv"]
+    # the test videos are made once, with their truth beside them (for tools outside this venv)
+    truth = np.load(tmp_path / "videos" / "medium_1_truth.npy")
+    assert truth.shape == (testvideo.SCENARIO_FRAMES, 1, 30) and np.isnan(truth[-1]).all()
     tex = realworld_versions.write_latex_table(table, tmp_path / "real.tex").read_text()
     assert tex.startswith(r"\begin{tabular}") and "\nV5 &" in tex and r"\multicolumn{5}{c}{photos}" in tex

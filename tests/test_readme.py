@@ -46,8 +46,10 @@ def inputs(tmp_path):
                                   folder=build / "benchmarks")
     columns = ["framed YTF", "framed MTFL", "photos YTF 1p", "photos YTF 3p", "photos MTFL 1p",
                "photos MTFL 3p", "photo failures %", "videos", "video failures %"]
-    real = pd.DataFrame([[4.8 + i / 10 for i in range(9)], [5.4 + i / 10 for i in range(9)]],
-                        index=pd.Index(["v2", "v4"], name="version"), columns=columns)
+    real = pd.DataFrame([[4.8 + i / 10 for i in range(9)], [5.4 + i / 10 for i in range(9)],
+                         [None, None, 6.0, None, 5.9, None, 3.0, 6.5, 1.0]],
+                        index=pd.Index(["v2", "v4", "MediaPipe Face Mesh"], name="version"),
+                        columns=columns)
     (build / "findings" / "cpu").mkdir(parents=True)
     real.to_csv(build / "findings" / "cpu" / "realworld.csv")
     runner_jobs = [runner.Job(name, Path(name), build / "notebooks" / f"{name}.ipynb",
@@ -85,6 +87,7 @@ def test_make_readme_writes_every_block_from_the_inputs(inputs):
     assert "| dlib | 2.28 | 9.12 | 20.6 | 2.28 | 9.12 | 20.6 |" in blocks["detectors"]
     assert "load average 0.3" in blocks["speed"] and "convert 7.1 s" in blocks["speed"]
     assert "| v4 | 5.40 | 5.50 | 5.60 |" in blocks["real-pipeline"]
+    assert "| MediaPipe Face Mesh | -- | -- | 6.00 | -- |" in blocks["real-pipeline"]
     assert readme_blocks.REAL_PIPELINE_HEADER in blocks["real-pipeline"]
     # the cpu report's notebooks, their total, and the load around each; not the smoke run's
     assert "| 03_train_v2 | 11.9 | 0.4 | 2.1 |" in blocks["report-time"]

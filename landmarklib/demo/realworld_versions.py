@@ -17,7 +17,7 @@ import pandas as pd
 from ..core.files import atomic_path
 from ..core.metrics import FAILURE_NME
 from ..evaluation.realworld import photo_split_models
-from .testvideo import SCENARIO_PEOPLE, evaluate_videos
+from .testvideo import SCENARIO_PEOPLE, evaluate_videos, scenario_videos
 
 # Columns of ``compare_versions``: the landmark-framed test NME (results.json),
 # then the real pipeline's median NME (%) and failures.
@@ -31,7 +31,8 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
 
     Args:
         runs: dict version -> Run (``training.runs.Run``).
-        folder: where the test videos and their CSVs go (one folder per version).
+        folder: where the test videos (``videos/``) and each version's annotated
+            copies and CSVs (``<version>/``) go.
         photos: [(source, path, keypoints)], default ``photos_of_test_people(limit)``.
         scenarios: ``testvideo.SCENARIOS`` names (default all).
         detector: default ``photo.default_detector()``.
@@ -52,6 +53,7 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
     detector = detector or photo.default_detector()
     predictors = {v: photo.predictor_for_run(run.dir) for v, run in runs.items()}
     rows = photo_split_models(predictors, photos, detector, passes=passes, limit=limit)
+    made = scenario_videos(Path(folder) / "videos", scenarios, people)   # once, for every version
     table = {}
     for version, run in runs.items():
         row = {name: run.results["splits"].get(split, {}).get("nme", math.nan)
@@ -64,14 +66,60 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
                 row[f"photos {short} {n}p"] = float(found.median()) if len(found) else math.nan
         last = mine[mine["max_passes"] == passes[-1]]
         row["photo failures %"] = 100 * float(np.mean(~(last["nme"] <= FAILURE_NME)))
-        videos = evaluate_videos(predictors[version], Path(folder) / version, scenarios=scenarios,
-                                 detector=detector, people=people)
+        videos = evaluate_videos(predictors[version], Path(folder) / version, detector=detector,
+                                 videos=made)
         row["videos"] = float(videos["median NME %"].median())
         row["video failures %"] = float(videos["failures %"].mean())
         table[version] = row
-    frame = pd.DataFrame(table).T
+    table.update(detector_rows(made))
+    frame = pd.DataFrame(table).T.reindex(columns=list(next(iter(table.values()))))
     frame.index.name = "version"
     return frame, rows
+
+
+def detector_rows(videos, faces=None):
+    """{name: row} of dlib and MediaPipe Face Mesh, where ``compare_detectors.py`` saved them.
+
+    Photos: their saved predictions on the test photos (each finding the face
+    itself; median NME of the faces found; a missed face is a failure), in the
+    "1p" columns. Videos: their CSVs of the test videos (``--videos``), scored
+    like ours. Framed columns stay empty (they take no crops). Nothing saved, or
+    saved for other faces or videos: no row.
+
+    Args:
+        videos: ``scenario_videos``' result (the videos the versions were scored on).
+        faces: the faces15 FaceSet (default: loaded).
+    """
+    from ..core.metrics import nme_per_image
+    from ..data import load_dataset
+    from ..evaluation import offtheshelf
+    from ..evaluation.realworld import pooled_video_scores
+
+    rows = {}
+    for scenario, made in videos.items():
+        for name, scored in offtheshelf.video_tables(made).items():
+            scores = pooled_video_scores(scored)
+            rows.setdefault(name, {}).setdefault("videos", []).append(scores["median NME %"])
+            rows[name].setdefault("video failures %", []).append(scores["failures %"])
+    rows = {name: {k: float(np.median(v) if k == "videos" else np.mean(v))
+                   for k, v in r.items()} for name, r in rows.items()}
+    faces = load_dataset("faces15", progress=False) if faces is None else faces
+    if offtheshelf.predictions_current(faces):
+        errors = {}
+        for split, short in (("test", "YTF"), ("test_mtfl", "MTFL")):
+            saved = np.load(offtheshelf.predictions_path(split))
+            truth = faces.keypoints[saved["rows"]]
+            for name in offtheshelf.VIDEO_SLUGS:
+                if name in saved.files:
+                    found = ~np.isnan(saved[name]).any(axis=1)
+                    nme = np.full(len(found), np.inf)       # a missed face is a failure
+                    nme[found] = nme_per_image(truth[found], saved[name][found])
+                    rows.setdefault(name, {})[f"photos {short} 1p"] = float(np.median(nme[found]))
+                    errors.setdefault(name, []).append(nme)
+        for name, nme in errors.items():
+            rows[name]["photo failures %"] = 100 * float(np.mean(~(np.concatenate(nme)
+                                                                  <= FAILURE_NME)))
+    return rows
 
 
 # LaTeX: column groups over compare_versions' columns (short headers fit the page).

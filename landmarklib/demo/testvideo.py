@@ -18,6 +18,7 @@ import numpy as np
 from ..core import keypoints as kp
 from ..core.files import atomic_path
 from ..data.crop import face_frame
+from ..evaluation.realworld import truth_path
 from .measurements import measure
 from .video import check_output, open_writer
 
@@ -191,23 +192,56 @@ def _paste(frame, image, points, pose):
     return (pts @ m[:, :2].T + m[:, 2]).reshape(-1)
 
 
+def scenario_videos(folder, scenarios=None, people=SCENARIO_PEOPLE, photo_seed=VIDEO_PHOTO_SEED):
+    """Make the test videos of `scenarios` in `folder`; {scenario: [(video, truth)]}.
+
+    Video ``<scenario>_<j>.mp4`` shows test person j (``youtube_faces_photos``,
+    the same people in every scenario); its true keypoints (frames, 1, 30) are
+    saved beside it as ``<scenario>_<j>_truth.npy``, so tools outside this
+    environment (``benchmarks/compare_detectors.py --videos``) can be scored on
+    the same frames. Everything is seeded: the same call makes the same videos.
+
+    Args:
+        folder: where the videos go.
+        scenarios: names of SCENARIOS (default all).
+        people: videos per scenario.
+        photo_seed: which test-people photos.
+    """
+    names = list(scenarios or SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise ValueError(f"unknown scenario {unknown[0]!r}; choose one of {sorted(SCENARIOS)}")
+    photos = youtube_faces_photos(people, split="test", seed=photo_seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {}
+    for name in names:
+        for j, person in enumerate(photos):
+            src = folder / f"{name.replace('+', '_')}_{j}.mp4"
+            truth = scenario_video(src, name, [person], seed=100 * list(SCENARIOS).index(name) + j)
+            with atomic_path(truth_path(src)) as tmp, open(tmp, "wb") as f:
+                np.save(f, truth)
+            made.setdefault(name, []).append((src, truth))
+    return made
+
+
 def evaluate_videos(model, folder, scenarios=None, smooth="one-euro", detector=None,
-                    photo_seed=VIDEO_PHOTO_SEED, people=SCENARIO_PEOPLE, **tracker_args):
-    """Make the scenario videos in `folder`, annotate them, score them; one row per scenario.
+                    photo_seed=VIDEO_PHOTO_SEED, people=SCENARIO_PEOPLE, videos=None,
+                    **tracker_args):
+    """Annotate the scenario videos with the ``video`` command's code and score them.
 
     The real pipeline as the ``video`` command runs it (``video.annotate_video``:
     detector, keypoint tracking, refinement, smoothing, drawing, encoding),
-    scored by ``evaluation.realworld.video_scores``.
+    scored by ``evaluation.realworld.pooled_video_scores``.
 
     Args:
         model: a predictor, keras model or run folder.
-        folder: where the videos and CSVs go (kept, to look at).
-        scenarios: names of SCENARIOS (default all).
+        folder: where the annotated videos and CSVs go (kept, to look at).
+        scenarios, photo_seed, people: of ``scenario_videos`` (made in `folder`
+            unless `videos` is given).
         smooth: the demo's smoothing ("one-euro") or "none".
         detector: default ``photo.default_detector()``.
-        photo_seed: which test-people photos.
-        people: videos per scenario, one test person's photo each (the same
-            photos in every scenario); their frames are scored together.
+        videos: ``scenario_videos``' result, to annotate videos made before.
         **tracker_args: of ``tracking.FaceTracker`` (e.g. passes).
 
     Returns:
@@ -216,7 +250,7 @@ def evaluate_videos(model, folder, scenarios=None, smooth="one-euro", detector=N
     """
     import pandas as pd
 
-    from ..evaluation.realworld import video_scores
+    from ..evaluation.realworld import pooled_video_scores
     from ..inference import photo
     from .video import annotate_video
 
@@ -224,27 +258,20 @@ def evaluate_videos(model, folder, scenarios=None, smooth="one-euro", detector=N
     detector = detector or photo.default_detector()
     detector.detect(np.zeros((480, 640, 3), np.uint8))    # warm up: fps counts steady work
     predictor(np.zeros((1, 96, 96), np.uint8))
-    names = list(scenarios or SCENARIOS)
-    photos = youtube_faces_photos(people, split="test", seed=photo_seed)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if videos is None:
+        videos = scenario_videos(folder, scenarios, people, photo_seed)
     rows = {}
-    for i, name in enumerate(names):
-        tables, truths, fps, detections = [], [], [], 0
-        for j, person in enumerate(photos):
-            stem = f"{name.replace('+', '_')}_{j}"
-            src, out, csv_path = (folder / f"{stem}.mp4", folder / f"{stem}_out.mp4",
-                                  folder / f"{stem}.csv")
-            truth = scenario_video(src, name, [person], seed=i * people + j)
+    for name, made in videos.items():
+        scored, fps, detections = [], [], 0
+        for src, truth in made:
+            out, csv_path = folder / f"{src.stem}_out.mp4", folder / f"{src.stem}.csv"
             stats = annotate_video(src, predictor, out, csv_path=csv_path, smooth=smooth,
                                    detector=detector, **tracker_args)
-            table = pd.read_csv(csv_path)
-            table["frame"] += sum(len(t) for t in truths)     # one timeline: frames stay unique
-            tables.append(table)
-            truths.append(truth)
+            scored.append((pd.read_csv(csv_path), truth))
             fps.append(stats["fps"])
             detections += stats["detections"]
-        rows[name] = {**video_scores(pd.concat(tables, ignore_index=True),
-                                     np.concatenate(truths), {"fps": float(np.mean(fps))}),
+        rows[name] = {**pooled_video_scores(scored), "fps": float(np.mean(fps)),
                       "detector runs": detections}
     return pd.DataFrame(rows).T

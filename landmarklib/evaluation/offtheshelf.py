@@ -51,6 +51,11 @@ def _nearest(centres, target):
     return int(np.argmin(np.linalg.norm(np.asarray(centres) - target, axis=1)))
 
 
+def _largest(areas):
+    """Index of the largest area, or None if there is none."""
+    return int(np.argmax(areas)) if len(areas) else None
+
+
 class DlibDetector:
     """dlib's HOG face detector + 68-point shape predictor -> 15 keypoints."""
 
@@ -64,12 +69,13 @@ class DlibDetector:
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(predictor_path))
 
-    def __call__(self, gray, near):
-        """Keypoints (30,) in photo pixels of the face nearest `near`, or None."""
+    def __call__(self, gray, near=None):
+        """Keypoints (30,) in photo pixels of the face nearest `near` (None: the largest), or None."""
         upsample = 1 if max(gray.shape) < DLIB_UPSAMPLE_BELOW else 0
         boxes = list(self.detector(gray, upsample))
         centres = [((b.left() + b.right()) / 2, (b.top() + b.bottom()) / 2) for b in boxes]
-        i = _nearest(centres, near)
+        i = (_largest([b.width() * b.height() for b in boxes]) if near is None
+             else _nearest(centres, near))
         if i is None:
             return None
         shape = self.predictor(gray, boxes[i])
@@ -78,23 +84,29 @@ class DlibDetector:
 
 
 class MediaPipeDetector:
-    """MediaPipe Face Mesh (static images, up to 4 faces) -> 15 keypoints."""
+    """MediaPipe Face Mesh (up to 4 faces) -> 15 keypoints.
+
+    Args:
+        video: MediaPipe's video mode (tracks the mesh from frame to frame; one
+            detector per video), else every image on its own.
+    """
 
     name = "MediaPipe Face Mesh"
 
-    def __init__(self):
+    def __init__(self, video=False):
         mp = _need("mediapipe", "mediapipe")
         self.mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=4, min_detection_confidence=0.5)
+            static_image_mode=not video, max_num_faces=4, min_detection_confidence=0.5)
 
-    def __call__(self, gray, near):
+    def __call__(self, gray, near=None):
         import cv2
 
         h, w = gray.shape
         found = self.mesh.process(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)).multi_face_landmarks
         faces = [np.array([(p.x * w, p.y * h) for p in f.landmark], np.float64)
                  for f in (found or [])]
-        i = _nearest([f.mean(axis=0) for f in faces], near)
+        i = (_largest([np.ptp(f, axis=0).prod() for f in faces]) if near is None
+             else _nearest([f.mean(axis=0) for f in faces], near))
         return None if i is None else kp.from_mediapipe468(faces[i])
 
 
@@ -246,3 +258,68 @@ def write_comparison_latex(table, path):
     with atomic_path(path) as tmp:
         tmp.write_text(comparison_latex(table))
     return path
+
+
+# --- the test videos ------------------------------------------------------------------------
+
+VIDEO_SLUGS = {DlibDetector.name: "dlib", MediaPipeDetector.name: "mediapipe"}
+
+
+def truth_digest(truth_file):
+    """A short hash of a test video's saved truth: which video a detector's CSV belongs to."""
+    import hashlib
+
+    return hashlib.sha256(Path(truth_file).read_bytes()).hexdigest()[:16]
+
+
+def predict_video(detector, video):
+    """`detector` on every frame of `video` (largest face): DataFrame frame + 30 keypoints, ms/frame."""
+    import time
+
+    import cv2
+
+    capture, rows, frame_index = cv2.VideoCapture(str(video)), [], 0
+    start = time.perf_counter()
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        found = detector(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+        if found is not None:
+            rows.append([frame_index, *found])
+        frame_index += 1
+    capture.release()
+    ms = 1000 * (time.perf_counter() - start) / max(frame_index, 1)
+    return pd.DataFrame(rows, columns=["frame", *kp.COLUMNS]), ms
+
+
+def detector_csv(video, name):
+    """Where ``benchmarks/compare_detectors.py --videos`` writes detector `name`'s CSV of `video`."""
+    video = Path(video)
+    return video.with_name(f"{video.stem}.{VIDEO_SLUGS[name]}.csv")
+
+
+def video_tables(videos):
+    """{detector name: [(CSV table, truth)] per video} of `videos` [(video, truth)].
+
+    Only detectors whose CSVs exist for every video and were made from the same
+    truth (``truth_digest`` in the CSV's ``truth`` column) are returned.
+    """
+    from ..core.files import read_json
+    from .realworld import truth_path
+
+    out = {}
+    for name in VIDEO_SLUGS:
+        scored = []
+        for video, truth in videos:
+            path = detector_csv(video, name)
+            meta = path.with_suffix(".json")
+            truth_file = truth_path(video)
+            if not (path.exists() and meta.exists() and truth_file.exists()
+                    and read_json(meta).get("truth") == truth_digest(truth_file)):
+                break
+            scored.append((pd.read_csv(path), truth))
+        else:
+            if scored:
+                out[name] = scored
+    return out

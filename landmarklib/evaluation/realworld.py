@@ -26,6 +26,7 @@ over the labelled keypoints (MTFL labels 5 of the 15). See 04_evaluate,
 """
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -156,6 +157,12 @@ def errors_vs_truth(table, truth):
     return out
 
 
+def truth_path(video):
+    """Where a test video's true keypoints are kept (``testvideo.scenario_videos``)."""
+    video = Path(video)
+    return video.with_name(video.stem + "_truth.npy")
+
+
 def video_scores(table, truth, stats=None):
     """Scores of one annotated test video against its true keypoints.
 
@@ -187,6 +194,24 @@ def video_scores(table, truth, stats=None):
             "failures %": 100 * float((~(detected <= FAILURE_NME)).mean()),
             "jitter %": jitter,
             "fps": float(stats["fps"]) if stats else math.nan}
+
+
+def pooled_video_scores(scored):
+    """``video_scores`` over several videos' frames together (one timeline).
+
+    Args:
+        scored: [(video CSV table, truth (frames, faces, 30))], e.g. the videos
+            of one scenario, one person each.
+    """
+    tables, offset = [], 0
+    for table, truth in scored:
+        table = table.copy()
+        table["frame"] = table["frame"].astype(int) + offset   # unique; videos never consecutive
+        tables.append(table)
+        offset += len(truth) + 1
+    gap = np.full((1,) + scored[0][1].shape[1:], np.nan)   # a blank frame between videos
+    truth = np.concatenate([np.concatenate([t, gap]) for _, t in scored])
+    return video_scores(pd.concat(tables, ignore_index=True), truth)
 
 
 def _jitter(table, truth):

@@ -301,7 +301,11 @@ def realworld(table):
     if table is None or table.empty:
         return {"FindRealSentence": "The real pipeline was not scored for this profile."}
     from ..inference.photo import MAX_PASSES
+    from ..training.models import REGISTRY
 
+    table = table[table.index.isin(list(REGISTRY))]     # our versions, not dlib or MediaPipe
+    if table.empty:
+        return {"FindRealSentence": "The real pipeline was not scored for this profile."}
     photos = f"photos YTF {MAX_PASSES}p"    # as predict-image runs it
     photos = photos if photos in table else [c for c in table if c.startswith("photos YTF")][-1]
     columns = {"framed": "framed YTF", "photos": photos, "videos": "videos"}

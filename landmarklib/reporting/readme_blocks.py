@@ -49,7 +49,7 @@ ROW_FORMATS = {
     "ablation": (2, [NUMBER] * 5),
     "detector-crops": (1, [NUMBER] * 2),
     "detectors": (1, [NUMBER, NUMBER, r"\d+\.\d"] * 2),
-    "real-pipeline": (1, [NUMBER] * 9),
+    "real-pipeline": (1, [NUMBER + "|--"] * 9),
 }
 HEADERS = {"results": RESULTS_HEADER, "ablation": ABLATION_HEADER,
            "detector-crops": DETECTOR_CROPS_HEADER, "detectors": DETECTORS_HEADER,
@@ -235,12 +235,14 @@ def real_pipeline_block(path):
     if not path.exists():
         return None
     table = pd.read_csv(path, index_col=0)
-    rows = [[version] + [f"{v:.2f}" for v in row] for version, row in table.iterrows()]
+    rows = [[version] + ["--" if pd.isna(v) else f"{v:.2f}" for v in row]
+            for version, row in table.iterrows()]
     header = "| version | " + " | ".join(f"{c} %" if "%" not in c else c
                                          for c in table.columns) + " |"
     return ("NME in % of the true eye distance: *framed* is the mean test NME on crops framed "
             "from the true landmarks, the rest medians through the face detector, on the test "
-            "people's photos with 1 or 3 passes (`1p`, `3p`) and over the test videos; "
+            "people's photos with 1 or 3 passes (`1p`, `3p`) and over the test videos; dlib and "
+            "MediaPipe Face Mesh find the face themselves (`benchmarks/compare_detectors.py`); "
             f"failures: no face or NME > 10 % (`{path.parent.name}/{path.name}`, written by "
             "04_evaluate).\n\n" + _table(header, rows))
 
