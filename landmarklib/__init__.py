@@ -47,7 +47,7 @@ ALIASES = {
     "report": "reporting.report", "notebook": "reporting.notebook", "colablinks": "reporting.colablinks", "overleaf": "reporting.overleaf", "readme": "reporting.readme",
     "runner": "reporting.runner", "latex": "reporting.latex", "results": "reporting.results",
     "findings": "reporting.findings", "consistency": "reporting.consistency",
-    "readme_blocks": "reporting.readme_blocks",
+    "readme_blocks": "reporting.readme_blocks", "evidence": "reporting.evidence",
     "cli": "cli",
 }
 

@@ -27,19 +27,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import config
-from ..core.files import atomic_path, read_json, write_json
+from ..core.files import atomic_path
+# The evidence (what the notebooks saved for the report) lives in .evidence;
+# lm.findings.save_* is what the notebooks call.
+from .evidence import EVIDENCE, collect, save_attributes, save_realworld, save_video  # noqa: F401
 
 FINDINGS_TEX = "findings.tex"
 META_TEX = "meta.tex"
-EVIDENCE = config.BUILD / "findings"            # per profile: attributes.csv, video.json
-COMPARISON_CSV = config.BUILD / "comparison.csv"
 SPLIT_NAMES = {"test": "the YouTube-Faces test faces", "test_detector": "detector crops",
                "test_mtfl": "the MTFL test faces"}
 SPLIT_MACROS = {"test": "Test", "test_detector": "Detector", "test_mtfl": "Mtfl"}
 PLAIN = "v2"                                   # no augmentation: what V3 and V4 are compared to
 AUGMENTED = ("v3", "v4")
-MATCH_NME = 0.01                               # points: comparison.csv belongs to these runs
 SIGNIFICANT_Z = 1.96                           # as evaluate.attribute_findings
 NOT_MEASURED = r"\emph{not measured}"
 TITLE_ENV, AUTHOR_ENV = "LANDMARKLIB_REPORT_TITLE", "LANDMARKLIB_REPORT_AUTHOR"
@@ -48,112 +47,12 @@ DEFAULT_TITLE = (r"Facial Landmark Detection on $96\times96$ Faces:\\ "
 DEFAULT_AUTHOR = "The landmarklib contributors"
 
 
-# --- the evidence -----------------------------------------------------------------------
+# --- findings as text -----------------------------------------------------------------
 
 
 def version_label(version):
     """"v4" -> "V4"; other names stay as they are."""
     return version.upper() if version[1:].isdigit() else version
-
-
-def collect(profile, models_dir=None, comparison_csv=None, evidence_dir=None):
-    """Everything the findings are computed from, for one profile.
-
-    Returns a dict: ``nme`` (split -> version -> NME %, flip splits included),
-    ``comparison_profile_ok`` (False when comparison.csv is from other runs,
-    None when absent), ``attributes`` (DataFrame or None) and ``video``
-    (dict or None).
-
-    Args:
-        profile: "smoke", "cpu" or "full".
-        models_dir: where ``<version>-<profile>/results.json`` are (default ``config.MODELS``).
-        comparison_csv: 04_evaluate's comparison table (default ``build/comparison.csv``).
-        evidence_dir: where ``save_attributes`` and ``save_video`` wrote (default
-            ``build/findings``).
-    """
-    from ..training.models import REGISTRY
-
-    models_dir = Path(models_dir or config.MODELS)
-    nme = {}
-    for version in REGISTRY:
-        path = models_dir / f"{version}-{profile}" / "results.json"
-        if path.exists():
-            for split, values in read_json(path)["splits"].items():
-                if values.get("nme") is not None:
-                    nme.setdefault(split, {})[version] = float(values["nme"])
-    ok = _merge_comparison(nme, Path(comparison_csv or COMPARISON_CSV))
-    folder = Path(evidence_dir or EVIDENCE) / profile
-    attributes = folder / "attributes.csv"
-    video, real = folder / "video.json", folder / "realworld.csv"
-    return {"nme": nme, "comparison_profile_ok": ok,
-            "attributes": pd.read_csv(attributes) if attributes.exists() else None,
-            "video": read_json(video) if video.exists() else None,
-            "realworld": pd.read_csv(real, index_col=0) if real.exists() else None}
-
-
-def _merge_comparison(nme, path):
-    """Add the detector-crop split of comparison.csv if it matches these runs' test NME."""
-    if not path.exists():
-        return None
-    table = pd.read_csv(path)
-    table = table[~table["flip"].astype(str).str.lower().isin(("true", "1"))]
-    test = table[table["split"] == "test"].set_index("model")["nme"]
-    shared = [v for v in test.index if v in nme.get("test", {})]
-    if not shared or any(abs(test[v] - nme["test"][v]) > MATCH_NME for v in shared):
-        return False
-    detector = table[table["split"] == "test_detector"].set_index("model")["nme"]
-    if len(detector):
-        nme["test_detector"] = {v: float(x) for v, x in detector.items()}
-    return True
-
-
-def save_attributes(table, profile, evidence_dir=None):
-    """Keep ``evaluate.attribute_table``'s result for the report (04_evaluate calls this).
-
-    Args:
-        table: the DataFrame of ``attribute_table`` (columns model, attribute,
-            group, count, nme, nme_rest, z, ...).
-        profile: the profile of the runs it scored.
-        evidence_dir: default ``build/findings``.
-    """
-    path = Path(evidence_dir or EVIDENCE) / profile / "attributes.csv"
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
-    return path
-
-
-def save_video(profile, version, nme, jitter_raw, jitter_smoothed, evidence_dir=None):
-    """Keep the video demo's numbers for the report (05_demo calls this).
-
-    Args:
-        profile: the profile of the model used.
-        version: the model version (e.g. "v4").
-        nme: mean NME (%) on the synthetic test video against its known truth.
-        jitter_raw: mean frame-to-frame keypoint motion (px) on a still face.
-        jitter_smoothed: the same with the One-Euro filter.
-        evidence_dir: default ``build/findings``.
-    """
-    path = Path(evidence_dir or EVIDENCE) / profile / "video.json"
-    write_json({"version": version, "nme": float(nme), "jitter_raw": float(jitter_raw),
-                "jitter_smoothed": float(jitter_smoothed)}, path)
-    return path
-
-
-def save_realworld(table, profile, evidence_dir=None):
-    """Keep ``realworld_versions.compare_versions``' table for the report (04_evaluate).
-
-    Args:
-        table: DataFrame indexed by version (framed / photos / videos NME %).
-        profile: the profile of the runs it scored.
-        evidence_dir: default ``build/findings``.
-    """
-    path = Path(evidence_dir or EVIDENCE) / profile / "realworld.csv"
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp)
-    return path
-
-
-# --- findings as text -----------------------------------------------------------------
 
 
 def points(value):
@@ -297,25 +196,36 @@ def video(record):
 
 
 def realworld(table):
-    """A sentence: the best version on landmark-framed crops, on photos and on videos."""
-    if table is None or table.empty:
-        return {"FindRealSentence": "The real pipeline was not scored for this profile."}
+    """Sentences: the best version on framed crops, photos and videos; then the detectors."""
     from ..inference.photo import MAX_PASSES
     from ..training.models import REGISTRY
 
-    table = table[table.index.isin(list(REGISTRY))]     # our versions, not dlib or MediaPipe
-    if table.empty:
-        return {"FindRealSentence": "The real pipeline was not scored for this profile."}
+    ours = None if table is None else table[table.index.isin(list(REGISTRY))]
+    if ours is None or ours.empty:
+        return {"FindRealSentence": "The real pipeline was not scored for this profile.",
+                "FindRealDetectorsSentence": ""}
     photos = f"photos YTF {MAX_PASSES}p"    # as predict-image runs it
-    photos = photos if photos in table else [c for c in table if c.startswith("photos YTF")][-1]
+    photos = photos if photos in ours else [c for c in ours if c.startswith("photos YTF")][-1]
     columns = {"framed": "framed YTF", "photos": photos, "videos": "videos"}
-    best = {name: version_label(table[col].idxmin()) for name, col in columns.items()}
-    low = {name: percent(table[col].min()) for name, col in columns.items()}
-    return {"FindRealSentence": (
+    best = {name: version_label(ours[col].idxmin()) for name, col in columns.items()}
+    low = {name: percent(ours[col].min()) for name, col in columns.items()}
+    out = {"FindRealSentence": (
         f"Through the face detector, the best version on the test people's photos, "
         f"{best['photos']}, has a median NME of {low['photos']} and the best on the test videos, "
         f"{best['videos']}, {low['videos']}; on crops framed from the true landmarks "
-        f"{best['framed']} reaches a mean NME of {low['framed']}.")}
+        f"{best['framed']} reaches a mean NME of {low['framed']}."),
+           "FindRealDetectorsSentence": ""}
+    others = table[~table.index.isin(list(REGISTRY))]
+    col = "photos YTF 1p"                   # the detectors' own framing: one pass
+    if col in others and others[col].notna().any():
+        name = others[col].idxmin()
+        value, ours_best = others.loc[name, col], ours[photos].min()
+        out["FindRealDetectorsSentence"] = (
+            f"{name}, which finds the face itself, reaches {percent(value)} on the same photos"
+            + (f" and {percent(others.loc[name, 'videos'])} on the videos"
+               if "videos" in others and pd.notna(others.loc[name, "videos"]) else "")
+            + f": {'less' if value < ours_best else 'more'} error than our best version there.")
+    return out
 
 
 def conclusion(nme):
