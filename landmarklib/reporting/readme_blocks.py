@@ -252,11 +252,13 @@ def report_time_block(path, profile):
     path = Path(path)
     if not path.exists():
         return None
-    jobs = {name: t for name, t in read_json(path).items() if t.get("profile") == profile}
+    jobs = {name: t for name, t in sorted(read_json(path).items(), key=lambda x: x[1]["finished"])
+            if t.get("profile") == profile}
     if not jobs:
         return None
-    rows = [[name, f"{t['seconds'] / 60:.1f}", f"{t['load_start']:.1f}", f"{t['load_end']:.1f}",
-             t["finished"]] for name, t in jobs.items()]
+    load = lambda v: "n/a" if v is None or v != v else f"{v:.1f}"  # noqa: E731  (not recorded)
+    rows = [[name, f"{t['seconds'] / 60:.1f}", load(t.get("load_start")),
+             load(t.get("load_end")), t["finished"]] for name, t in jobs.items()]
     total = sum(t["seconds"] for t in jobs.values()) / 60
     rows.append(["total", f"{total:.1f}", "", "", ""])
     return (f"`make report PROFILE={profile}`: each notebook's wall time and the 1-minute load "
