@@ -15,6 +15,7 @@ markers. The blocks and what each is written from:
 * ``speed``:          ``build/benchmarks/<name>.json`` of the speed benchmarks, each
   with the machine's load average when it ran.
 """
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -262,7 +263,8 @@ def report_time_block(path, profile):
     total = sum(t["seconds"] for t in jobs.values()) / 60
     rows.append(["total", f"{total:.1f}", "", "", ""])
     return (f"`make report PROFILE={profile}`: each notebook's wall time and the 1-minute load "
-            f"average before and after it (`build/notebooks/{path.name}`).\n\n"
+            f"average before and after it (`build/notebooks/{path.name}`; training alone keeps "
+            f"it near the {os.cpu_count()} cores' count, more means other work shared them).\n\n"
             + _table(REPORT_TIME_HEADER, rows))
 
 
