@@ -15,7 +15,6 @@ markers. The blocks and what each is written from:
 * ``speed``:          ``build/benchmarks/<name>.json`` of the speed benchmarks, each
   with the machine's load average when it ran.
 """
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -261,10 +260,12 @@ def report_time_block(path, profile):
     rows = [[name, f"{t['seconds'] / 60:.1f}", load(t.get("load_start")),
              load(t.get("load_end")), t["finished"]] for name, t in jobs.items()]
     total = sum(t["seconds"] for t in jobs.values()) / 60
+    cores = "/".join(sorted({str(t.get("cores", "?")) for t in jobs.values()}))
     rows.append(["total", f"{total:.1f}", "", "", ""])
     return (f"`make report PROFILE={profile}`: each notebook's wall time and the 1-minute load "
-            f"average before and after it (`build/notebooks/{path.name}`; training alone keeps "
-            f"it near the {os.cpu_count()} cores' count, more means other work shared them).\n\n"
+            f"average before and after it on {cores} cores (`build/notebooks/{path.name}`; "
+            f"training alone keeps it near the number of cores, more means other work shared "
+            f"them).\n\n"
             + _table(REPORT_TIME_HEADER, rows))
 
 

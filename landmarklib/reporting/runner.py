@@ -184,7 +184,8 @@ def record_timing(job, seconds, load_start, load_end):
     saved = read_json(path) if path.exists() else {}
     saved[job.name] = {"seconds": round(seconds, 1), "profile": job.parameters.get("profile"),
                        "finished": time.strftime("%Y-%m-%d %H:%M"),
-                       "load_start": round(load_start, 2), "load_end": round(load_end, 2)}
+                       "load_start": round(load_start, 2), "load_end": round(load_end, 2),
+                       "cores": os.cpu_count()}
     write_json(saved, path)
 
 
