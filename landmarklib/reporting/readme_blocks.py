@@ -243,7 +243,8 @@ def real_pipeline_block(path):
             "from the true landmarks, the rest medians through the face detector, on the test "
             "people's photos with 1 or 3 passes (`1p`, `3p`) and over the test videos; dlib and "
             "MediaPipe Face Mesh find the face themselves (`benchmarks/compare_detectors.py`); "
-            f"failures: no face or NME > 10 % (`{path.parent.name}/{path.name}`, written by "
+            f"failures: no face or NME > 10 % (`build/findings/{path.parent.name}/{path.name}`, "
+            "written by "
             "04_evaluate).\n\n" + _table(header, rows))
 
 
