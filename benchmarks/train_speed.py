@@ -118,8 +118,7 @@ def onednn_comparison(steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--versions", nargs="+",
-                        default=["v1", "v2", "v3", "v4", "heatmap", "transfer"])
+    parser.add_argument("--versions", nargs="+", help="default: every version of the registry")
     parser.add_argument("--steps", type=int, default=30, help="timed training steps per repeat")
     parser.add_argument("--onednn", action="store_true", help="also compare oneDNN off/on")
     args = parser.parse_args()
@@ -133,7 +132,7 @@ def main():
     lines = [f"machine: {os.cpu_count()} cores, load average "
              f"{load:.1f}; batch {BATCH}; medians of repeats", header]
     print(lines[0]), print(header)
-    for version in args.versions:
+    for version in args.versions or list(lm.models.REGISTRY):
         rate, model = training_rate(version, faces, args.steps)
         flops = forward_flops(model)
         # training ~ 3x the forward pass (forward + two backward products)
