@@ -33,6 +33,8 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
+RETRIES_AFTER_TIMEOUT = 1   # a timed-out notebook runs once more in a fresh kernel
+
 SETTING = Path(__file__).resolve().parents[2] / "landmarklib" / "reporting" / "notebook.py"
 
 
@@ -210,6 +212,12 @@ def standin_calls(log_path, start):
 WIDGET_MANAGER = "output.enable_custom_widget_manager"  # every notebook's setup cell calls it
 
 
+def _timed_out(error):
+    """Whether `error` is a cell or kernel timeout (nbclient's, or a plain TimeoutError)."""
+    return error is not None and ("Timeout" in type(error).__name__
+                                  or isinstance(error, TimeoutError))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*", help="run only notebooks whose name contains one of these")
@@ -252,16 +260,24 @@ def main(argv=None):
         log_start = Path(log_path).stat().st_size if log_path and Path(log_path).exists() else 0
         t0 = time.perf_counter()
         exception = None
-        try:
-            papermill.execute_notebook(
-                str(notebook), str(executed), parameters=own, kernel_name=args.kernel,
-                cwd=str(args.cwd), progress_bar=False, log_output=False,
-                start_timeout=args.start_timeout, execution_timeout=args.cell_timeout,
-                **({"allow_errors": True} if args.keep_going else {}))
-        except PapermillExecutionError as error:
-            exception = error
-        except Exception as error:  # a kernel that died or never started, a cell timeout, ...
-            exception = error
+        for attempt in range(1 + RETRIES_AFTER_TIMEOUT):
+            try:
+                papermill.execute_notebook(
+                    str(notebook), str(executed), parameters=own, kernel_name=args.kernel,
+                    cwd=str(args.cwd), progress_bar=False, log_output=False,
+                    start_timeout=args.start_timeout, execution_timeout=args.cell_timeout,
+                    **({"allow_errors": True} if args.keep_going else {}))
+                exception = None
+            except PapermillExecutionError as error:
+                exception = error
+            except Exception as error:  # a kernel that died or never started, a cell timeout, ...
+                exception = error
+            if not _timed_out(exception) or attempt == RETRIES_AFTER_TIMEOUT:
+                break
+            # as landmarklib.reporting.runner: a lost kernel message (seen with
+            # ipywidgets 7) leaves a finished cell "running"; a fresh kernel retries
+            print(f"  {source.stem}: a cell timed out ({exception}); running it again in a "
+                  "fresh kernel", flush=True)
         seconds = time.perf_counter() - t0
         errors = (setup_cell_errors(executed, source) + errors_in(executed, source, args.lib_marker)
                   if executed.exists() else [])
