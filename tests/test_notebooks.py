@@ -35,6 +35,11 @@ def code_cells(nb):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_committed_clean(path):
+    import json
+
+    raw = json.loads(path.read_text())
+    assert all("id" in cell for cell in raw["cells"]), \
+        f"{path.name}: a cell has no id (nbformat 4.5 requires one; add cells with nbformat)"
     nb = read(path)
     for i, cell in enumerate(code_cells(nb)):
         assert not cell.get("outputs"), f"{path.name}: code cell {i + 1} has outputs; strip them"
