@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from landmarklib import config, consistency, findings
+from landmarklib import config, consistency, findings, realworld_versions
 from landmarklib.core.files import write_json
 
 # test NME (%) on landmark-framed and detector-framed crops: augmentation helps on the
@@ -115,6 +115,15 @@ def test_real_pipeline_best_versions(evidence, monkeypatch):
     assert write(evidence)["FindRealDetectorsSentence"] == (
         r"MediaPipe Face Mesh, which finds the face itself, reaches 6.00\,\% on the same photos "
         r"and 6.50\,\% on the videos: less error than our best version there.")
+    # the demo's version, chosen on validation people, is reported on the test people
+    monkeypatch.setattr(photo, "MAX_PASSES", 1)
+    assert write(evidence)["FindDemoChoiceSentence"] == findings.NO_CHOICE   # not chosen yet
+    realworld_versions.save_choice("v3", pd.Series({"v3": 6.1, "v4": 6.4}), "smoke",
+                                   evidence / "evidence")
+    assert write(evidence)["FindDemoChoiceSentence"] == (
+        r"The demos run V3: on the validation people its worst median NME over photos and "
+        r"videos, 6.10\,\%, was the lowest; on the test people it has 8.20\,\% on photos and "
+        r"9.50\,\% on videos.")
 
 
 def test_comparison_of_other_runs_is_not_used(evidence):

@@ -262,3 +262,51 @@ def test_compare_versions_table(run, tmp_path):
     assert truth.shape == (testvideo.SCENARIO_FRAMES, 1, 30) and np.isnan(truth[-1]).all()
     tex = realworld_versions.write_latex_table(table, tmp_path / "real.tex").read_text()
     assert tex.startswith(r"\begin{tabular}") and "\nV5 &" in tex and r"\multicolumn{5}{c}{photos}" in tex
+
+
+@pytest.mark.slow
+def test_compare_versions_on_validation_people(run, tmp_path):
+    from landmarklib import realworld_versions
+    from landmarklib.inference.framing import split_photos
+
+    photos = split_photos("val", limit=2)
+    table, rows = realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos,
+                                                      scenarios=["medium"], people=1,
+                                                      passes=(1,), split="val")
+    assert list(table.columns[:1]) == ["framed val"] and "framed YTF" not in table
+    assert table.loc["v5", "framed val"] == pytest.approx(run.results["splits"]["val"]["nme"])
+    assert set(rows["file"]) == {str(p) for _, p, _ in photos}
+    # the video shows a validation person, never a test one
+    shown = testvideo.youtube_faces_photos(1, split="val", seed=testvideo.VIDEO_PHOTO_SEED)
+    test_shown = testvideo.youtube_faces_photos(1, split="test", seed=testvideo.VIDEO_PHOTO_SEED)
+    truth = np.load(tmp_path / "videos" / "medium_0_truth.npy")
+    remade = testvideo.scenario_video(tmp_path / "again.mp4", "medium", shown,
+                                      seed=100 * list(testvideo.SCENARIOS).index("medium"))
+    assert np.allclose(truth, remade, equal_nan=True)
+    assert not np.allclose(shown[0][1], test_shown[0][1])
+    assert 0 < table.loc["v5", "videos"] < 30
+    with pytest.raises(ValueError, match="split must be one of"):
+        realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos, split="train")
+
+
+def test_choose_version_takes_the_lowest_worst_median(tmp_path):
+    import pandas as pd
+
+    from landmarklib import realworld_versions
+
+    # v3 is best on both photo sets but worst on video; v4 is never best but never bad
+    table = pd.DataFrame({"photos YTF 1p": [4.5, 5.2, 4.0], "photos MTFL 1p": [4.0, 4.5, 5.0],
+                          "videos": [8.0, 5.0, 6.5], "photos YTF 3p": [1.0, 9.0, 1.0],
+                          "photos MTFL 3p": [1.0, 1.0, 1.0]},
+                         index=["v3", "v4", "heatmap"])
+    version, worst = realworld_versions.choose_version(table, passes=1)
+    assert version == "v4"
+    assert worst.to_dict() == {"v4": 5.2, "heatmap": 6.5, "v3": 8.0}
+    assert realworld_versions.choose_version(table, passes=3)[0] == "heatmap"   # v4's 3p is 9.0
+    with pytest.raises(ValueError, match="no column 'photos YTF 2p'"):
+        realworld_versions.choose_version(table, passes=2)
+    # saved for 05_demo; without a saved choice, the fallback
+    assert realworld_versions.chosen_version("cpu", tmp_path) == realworld_versions.FALLBACK_VERSION
+    realworld_versions.save_choice(version, worst, "cpu", tmp_path)
+    assert realworld_versions.chosen_version("cpu", tmp_path) == "v4"
+    assert realworld_versions.chosen_version("smoke", tmp_path, fallback="v2") == "v2"

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from landmarklib import config
+from landmarklib.demo import realworld_versions
 from landmarklib.core.files import write_json
 from landmarklib.reporting import readme, readme_blocks, runner
 
@@ -52,6 +53,8 @@ def inputs(tmp_path):
                         columns=columns)
     (build / "findings" / "cpu").mkdir(parents=True)
     real.to_csv(build / "findings" / "cpu" / "realworld.csv")
+    realworld_versions.save_choice("v4", pd.Series({"v4": 6.25, "v2": 7.5}), "cpu",
+                                   build / "findings")
     runner_jobs = [runner.Job(name, Path(name), build / "notebooks" / f"{name}.ipynb",
                               {"profile": profile})
                    for name, profile in (("01_explore", "cpu"), ("03_train_v2", "cpu"),
@@ -89,6 +92,8 @@ def test_make_readme_writes_every_block_from_the_inputs(inputs):
     assert "| v4 | 5.40 | 5.50 | 5.60 |" in blocks["real-pipeline"]
     assert "| MediaPipe Face Mesh | -- | -- | 6.00 | -- |" in blocks["real-pipeline"]
     assert readme_blocks.REAL_PIPELINE_HEADER in blocks["real-pipeline"]
+    assert ("The demo runs **v4**, chosen by 04_evaluate on validation people (lowest worst "
+            "median over photos and videos: 6.25 %" in blocks["real-pipeline"])
     # the cpu report's notebooks, their total, and the load around each; not the smoke run's
     assert "| 03_train_v2 | 11.9 | 0.4 | 2.1 |" in blocks["report-time"]
     assert "| total | 12.2 |" in blocks["report-time"] and "smoke" not in blocks["report-time"]

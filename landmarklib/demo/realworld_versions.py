@@ -7,6 +7,11 @@ with one pass and with refinement (``evaluation.realworld.photo_split_models``:
 each photo's faces are detected once for all versions) and the test videos of
 ``testvideo.SCENARIOS`` through the ``video`` command's code
 (``testvideo.evaluate_videos``). NME is in % of the true eye distance.
+
+The demo's version is chosen on *validation* people the same way
+(``compare_versions(split="val")``, ``choose_version``) and saved for 05_demo
+and the README (``save_choice``, ``chosen_version``); the test table only
+reports.
 """
 import math
 from pathlib import Path
@@ -14,50 +19,67 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.files import atomic_path
+from ..core import config
+from ..core.files import atomic_path, read_json, write_json
 from ..core.metrics import FAILURE_NME
 from ..evaluation.realworld import photo_split_models
 from .testvideo import SCENARIO_PEOPLE, evaluate_videos, scenario_videos
 
-# Columns of ``compare_versions``: the landmark-framed test NME (results.json),
-# then the real pipeline's median NME (%) and failures.
-FRAMED = {"framed YTF": "test", "framed MTFL": "test_mtfl"}
+# Columns of ``compare_versions``: the landmark-framed NME (results.json) of
+# each split's people, then the real pipeline's median NME (%) and failures.
+FRAMED = {"test": {"framed YTF": "test", "framed MTFL": "test_mtfl"},
+          "val": {"framed val": "val"}}
 COMPARED_PASSES = (1, 3)
+# The demo's version when 04_evaluate has not chosen one (``chosen_version``).
+FALLBACK_VERSION = "v4"
 
 
 def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, limit=None,
-                     passes=COMPARED_PASSES, people=SCENARIO_PEOPLE):
+                     passes=COMPARED_PASSES, people=SCENARIO_PEOPLE, split="test"):
     """Landmark-framed and real-pipeline numbers of every version, side by side.
 
     Args:
         runs: dict version -> Run (``training.runs.Run``).
         folder: where the test videos (``videos/``) and each version's annotated
             copies and CSVs (``<version>/``) go.
-        photos: [(source, path, keypoints)], default ``photos_of_test_people(limit)``.
+        photos: [(source, path, keypoints)], default the photos of `split`'s
+            people (``photos_of_test_people(limit)`` or ``framing.split_photos``).
         scenarios: ``testvideo.SCENARIOS`` names (default all).
         detector: default ``photo.default_detector()``.
         limit: photos per source when `photos` is None.
         passes: the photo pass counts to report (1 = the detector's framing only).
-        people: test videos per scenario (one test person each).
+        people: test videos per scenario (one person each).
+        split: "test" (to report) or "val" (to choose on: ``choose_version``);
+            the videos show that split's people, and dlib / MediaPipe rows
+            (scored on the test people only) come with "test".
 
     Returns:
         (DataFrame indexed by version, the photo rows of ``photo_split_models``).
-        Columns: framed YTF / MTFL (test NME on landmark-framed crops), photos
-        YTF / MTFL with each pass count (median NME in photo pixels), photo
-        failures % (no face or NME > FAILURE_NME, last pass count), videos
-        (median of the test videos' median NME, ``video.annotate_video`` with
-        its defaults), video failures % (mean over videos).
+        Columns: framed YTF / MTFL (test NME on landmark-framed crops; "framed
+        val" for split "val"), photos YTF / MTFL with each pass count (median
+        NME in photo pixels), photo failures % (no face or NME > FAILURE_NME,
+        last pass count), videos (median of the scenarios' median NME,
+        ``video.annotate_video`` with its defaults), video failures % (mean
+        over scenarios).
     """
+    from ..evaluation.realworld import photos_of_test_people
     from ..inference import photo
+    from ..inference.framing import split_photos
 
+    if split not in FRAMED:
+        raise ValueError(f"split must be one of {sorted(FRAMED)}, got {split!r}")
     detector = detector or photo.default_detector()
     predictors = {v: photo.predictor_for_run(run.dir) for v, run in runs.items()}
-    rows = photo_split_models(predictors, photos, detector, passes=passes, limit=limit)
-    made = scenario_videos(Path(folder) / "videos", scenarios, people)   # once, for every version
+    if photos is None:
+        photos = (photos_of_test_people(limit) if split == "test"
+                  else split_photos(split, limit=limit))
+    rows = photo_split_models(predictors, photos, detector, passes=passes)
+    made = scenario_videos(Path(folder) / "videos", scenarios, people,   # once, for every version
+                           split=split)
     table = {}
     for version, run in runs.items():
-        row = {name: run.results["splits"].get(split, {}).get("nme", math.nan)
-               for name, split in FRAMED.items()}
+        row = {name: run.results["splits"].get(key, {}).get("nme", math.nan)
+               for name, key in FRAMED[split].items()}
         mine = rows[rows["model"] == version]
         for source, short in (("youtube-faces", "YTF"), ("mtfl", "MTFL")):
             for n in passes:
@@ -71,10 +93,72 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
         row["videos"] = float(videos["median NME %"].median())
         row["video failures %"] = float(videos["failures %"].mean())
         table[version] = row
-    table.update(detector_rows(made))
+    if split == "test":
+        table.update(detector_rows(made))
     frame = pd.DataFrame(table).T.reindex(columns=list(next(iter(table.values()))))
     frame.index.name = "version"
     return frame, rows
+
+
+def choose_version(table, passes=None):
+    """The version whose worst real-pipeline median is lowest: the demo's.
+
+    The goal is a low error on photos *and* videos, so each version is judged
+    by the largest of its median NME on YouTube-Faces photos, on MTFL photos
+    (with the demo's pass count) and on videos.
+
+    Args:
+        table: ``compare_versions(split="val")``'s table (never the test one:
+            choosing on it would make the reported test numbers optimistic).
+        passes: the photo pass count of the demo (default ``photo.MAX_PASSES``).
+
+    Returns:
+        (version, Series of each version's worst median NME %, ascending).
+    """
+    from ..inference import photo
+
+    n = passes or photo.MAX_PASSES
+    columns = [f"photos YTF {n}p", f"photos MTFL {n}p", "videos"]
+    missing = [c for c in columns if c not in table]
+    if missing:
+        raise ValueError(f"the table has no column {missing[0]!r}; expected "
+                         f"compare_versions' columns with {n} pass(es)")
+    worst = table[columns].max(axis=1).dropna().sort_values()
+    if worst.empty:
+        raise ValueError("no version has real-pipeline numbers to choose from")
+    return str(worst.index[0]), worst
+
+
+def choice_path(profile, folder=None):
+    """Where 04_evaluate keeps the demo's version of a profile:
+    ``build/findings/<profile>/demo_version.json`` (default `folder`)."""
+    return Path(folder or config.BUILD / "findings") / profile / "demo_version.json"
+
+
+def save_choice(version, worst, profile, folder=None):
+    """Keep ``choose_version``'s result for 05_demo and the README.
+
+    Args:
+        version, worst: ``choose_version``'s result.
+        profile: the profile of the runs compared.
+        folder: default ``build/findings``.
+    """
+    path = choice_path(profile, folder)
+    write_json({"version": version, "chosen_on": "validation",
+                "worst_median_nme": {v: float(x) for v, x in worst.items()}}, path)
+    return path
+
+
+def chosen_version(profile, folder=None, fallback=FALLBACK_VERSION):
+    """The demo's version of `profile` as 04_evaluate chose it, else `fallback`.
+
+    Args:
+        profile: "smoke", "cpu" or "full".
+        folder: default ``build/findings``.
+        fallback: the version when no choice was saved (04_evaluate not run).
+    """
+    path = choice_path(profile, folder)
+    return read_json(path)["version"] if path.exists() else fallback
 
 
 def detector_rows(videos, faces=None):

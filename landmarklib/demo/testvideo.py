@@ -192,7 +192,8 @@ def _paste(frame, image, points, pose):
     return (pts @ m[:, :2].T + m[:, 2]).reshape(-1)
 
 
-def scenario_videos(folder, scenarios=None, people=SCENARIO_PEOPLE, photo_seed=VIDEO_PHOTO_SEED):
+def scenario_videos(folder, scenarios=None, people=SCENARIO_PEOPLE, photo_seed=VIDEO_PHOTO_SEED,
+                    split="test"):
     """Make the test videos of `scenarios` in `folder`; {scenario: [(video, truth)]}.
 
     Video ``<scenario>_<j>.mp4`` shows test person j (``youtube_faces_photos``,
@@ -206,12 +207,14 @@ def scenario_videos(folder, scenarios=None, people=SCENARIO_PEOPLE, photo_seed=V
         scenarios: names of SCENARIOS (default all).
         people: videos per scenario.
         photo_seed: which test-people photos.
+        split: whose photos: "test" people (to report) or "val" people (to
+            choose settings on, e.g. the demo's version).
     """
     names = list(scenarios or SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise ValueError(f"unknown scenario {unknown[0]!r}; choose one of {sorted(SCENARIOS)}")
-    photos = youtube_faces_photos(people, split="test", seed=photo_seed)
+    photos = youtube_faces_photos(people, split=split, seed=photo_seed)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     made = {}

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..core import config
 from ..core.files import atomic_path, read_json, write_json
+from ..demo.realworld_versions import choice_path
 
 EVIDENCE = config.BUILD / "findings"            # per profile: attributes.csv, video.json, ...
 COMPARISON_CSV = config.BUILD / "comparison.csv"
@@ -22,8 +23,9 @@ def collect(profile, models_dir=None, comparison_csv=None, evidence_dir=None):
 
     Returns a dict: ``nme`` (split -> version -> NME %, flip splits included),
     ``comparison_profile_ok`` (False when comparison.csv is from other runs,
-    None when absent), ``attributes`` (DataFrame or None) and ``video``
-    (dict or None).
+    None when absent), ``attributes`` (DataFrame or None), ``video``
+    (dict or None), ``realworld`` (DataFrame or None) and ``demo_choice``
+    (``realworld_versions.save_choice``'s dict, or None).
 
     Args:
         profile: "smoke", "cpu" or "full".
@@ -46,10 +48,12 @@ def collect(profile, models_dir=None, comparison_csv=None, evidence_dir=None):
     folder = Path(evidence_dir or EVIDENCE) / profile
     attributes = folder / "attributes.csv"
     video, real = folder / "video.json", folder / "realworld.csv"
+    choice = choice_path(profile, folder.parent)
     return {"nme": nme, "comparison_profile_ok": ok,
             "attributes": pd.read_csv(attributes) if attributes.exists() else None,
             "video": read_json(video) if video.exists() else None,
-            "realworld": pd.read_csv(real, index_col=0) if real.exists() else None}
+            "realworld": pd.read_csv(real, index_col=0) if real.exists() else None,
+            "demo_choice": read_json(choice) if choice.exists() else None}
 
 
 def _merge_comparison(nme, path):

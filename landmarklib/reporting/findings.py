@@ -195,15 +195,19 @@ def video(record):
                 + (rf" ({100 * cut:.0f}\,\% less)." if cut > 0 else "."))}
 
 
-def realworld(table):
-    """Sentences: the best version on framed crops, photos and videos; then the detectors."""
+NO_CHOICE = "the evaluation notebook has not chosen one for this profile yet."
+
+
+def realworld(table, choice=None):
+    """Sentences: the best version on framed crops, photos and videos; then the detectors;
+    then the demo's version (chosen on validation people, `choice`) on the test people."""
     from ..inference.photo import MAX_PASSES
     from ..training.models import REGISTRY
 
     ours = None if table is None else table[table.index.isin(list(REGISTRY))]
     if ours is None or ours.empty:
         return {"FindRealSentence": "The real pipeline was not scored for this profile.",
-                "FindRealDetectorsSentence": ""}
+                "FindRealDetectorsSentence": "", "FindDemoChoiceSentence": NO_CHOICE}
     photos = f"photos YTF {MAX_PASSES}p"    # as predict-image runs it
     photos = photos if photos in ours else [c for c in ours if c.startswith("photos YTF")][-1]
     columns = {"framed": "framed YTF", "photos": photos, "videos": "videos"}
@@ -214,7 +218,14 @@ def realworld(table):
         f"{best['photos']}, has a median NME of {low['photos']} and the best on the test videos, "
         f"{best['videos']}, {low['videos']}; on crops framed from the true landmarks "
         f"{best['framed']} reaches a mean NME of {low['framed']}."),
-           "FindRealDetectorsSentence": ""}
+           "FindRealDetectorsSentence": "", "FindDemoChoiceSentence": NO_CHOICE}
+    if choice and choice["version"] in ours.index:
+        v = choice["version"]
+        out["FindDemoChoiceSentence"] = (
+            f"The demos run {version_label(v)}: on the validation people its worst median NME "
+            f"over photos and videos, {percent(choice['worst_median_nme'][v])}, was the lowest; "
+            f"on the test people it has {percent(ours.loc[v, photos])} on photos and "
+            f"{percent(ours.loc[v, 'videos'])} on videos.")
     others = table[~table.index.isin(list(REGISTRY))]
     col = "photos YTF 1p"                   # the detectors' own framing: one pass
     if col in others and others[col].notna().any():
@@ -260,7 +271,7 @@ def findings_macros(evidence):
     macros.update(flip(nme))
     macros.update(attributes(evidence["attributes"], nme))
     macros.update(video(evidence["video"]))
-    macros.update(realworld(evidence.get("realworld")))
+    macros.update(realworld(evidence.get("realworld"), evidence.get("demo_choice")))
     macros.update(conclusion(nme))
     stale = evidence["comparison_profile_ok"] is False
     macros["FindComparisonNote"] = (

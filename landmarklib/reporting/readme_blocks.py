@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..core import config
 from ..core.files import read_json
+from ..demo.realworld_versions import choice_path
 
 BENCHMARKS = config.BUILD / "benchmarks"
 COMPARISON_CSV = config.BUILD / "comparison.csv"
@@ -237,6 +238,14 @@ def real_pipeline_block(path):
     table = pd.read_csv(path, index_col=0)
     rows = [[version] + ["--" if pd.isna(v) else f"{v:.2f}" for v in row]
             for version, row in table.iterrows()]
+    choice = choice_path(path.parent.name, path.parent.parent)
+    chosen = ""
+    if choice.exists():
+        saved = read_json(choice)
+        worst = saved["worst_median_nme"][saved["version"]]
+        chosen = (f" The demo runs **{saved['version']}**, chosen by 04_evaluate on validation "
+                  f"people (lowest worst median over photos and videos: {worst:.2f} %; "
+                  f"`{choice.parent.name}/{choice.name}`).")
     header = "| version | " + " | ".join(f"{c} %" if "%" not in c else c
                                          for c in table.columns) + " |"
     return ("NME in % of the true eye distance: *framed* is the mean test NME on crops framed "
@@ -245,7 +254,7 @@ def real_pipeline_block(path):
             "MediaPipe Face Mesh find the face themselves (`benchmarks/compare_detectors.py`); "
             f"failures: no face or NME > 10 % (`build/findings/{path.parent.name}/{path.name}`, "
             "written by "
-            "04_evaluate).\n\n" + _table(header, rows))
+            "04_evaluate)." + chosen + "\n\n" + _table(header, rows))
 
 
 def report_time_block(path, profile):
