@@ -42,7 +42,7 @@ ALIASES = {
     "realworld_versions": "demo.realworld_versions",
     "camera": "demo.camera", "stills": "demo.stills", "figures": "demo.figures",
     "photo": "inference.photo", "face_detectors": "inference.face_detectors",
-    "framing": "inference.framing",
+    "framing": "inference.framing", "framing_bias": "inference.framing_bias",
     "realworld": "evaluation.realworld",
     "report": "reporting.report", "notebook": "reporting.notebook", "colablinks": "reporting.colablinks", "overleaf": "reporting.overleaf", "readme": "reporting.readme",
     "runner": "reporting.runner", "latex": "reporting.latex", "results": "reporting.results",

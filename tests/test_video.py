@@ -40,7 +40,11 @@ BLANK = range(16, 20)       # frames with no face in the moving video
 NME_BOUND = 16.0            # % of inter-ocular distance, mean over rows (model: 14.2)
 MEAN_SHAPE_BOUND = 13.0     # the same with the mean face in every crop (measured: 10.9)
 ROLL_CORRELATION = 0.7      # estimated vs true roll
-JITTER_REDUCTION = 0.6      # smoothed jitter at most this fraction of the raw jitter
+# Smoothed jitter at most this fraction of the raw jitter on a still face. With its
+# framing bias taken out (inference.framing_bias) the small test model tracks a
+# still face steadily: raw 1.35 px, One-Euro 1.14 (0.84); without, 5.94 -> 2.40 px.
+JITTER_REDUCTION = 0.9
+STILL_JITTER = 2.0          # px: the smoothed keypoints of a still face move less than this
 
 
 # --- fixtures -----------------------------------------------------------------------
@@ -56,7 +60,7 @@ def run(shared_data):
 
 @pytest.fixture(scope="session")
 def predictor(run):
-    return photo.make_predictor(run.model)
+    return photo.predictor_for_run(run.dir)     # as the video command opens it (framing bias too)
 
 
 @pytest.fixture(scope="session")
@@ -157,6 +161,7 @@ def test_smoothing_lowers_jitter_on_a_still_face(tmp_path, photos, predictor):
     raw, smoothed = (tables[s][list(kp.COLUMNS)].to_numpy() for s in ("none", "one-euro"))
     assert len(raw) == len(smoothed) == 30
     assert smoothing.jitter(smoothed) < JITTER_REDUCTION * smoothing.jitter(raw)
+    assert smoothing.jitter(smoothed) < STILL_JITTER
     # smoothing must not cost accuracy on a still face
     assert (realworld.errors_vs_truth(tables["one-euro"], truth).mean()
             < 1.1 * realworld.errors_vs_truth(tables["none"], truth).mean())

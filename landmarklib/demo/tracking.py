@@ -4,7 +4,8 @@
 MediaPipe's face mesh does, with one safeguard:
 
 1. every tracked face is cropped from the framing of its keypoints in the
-   previous frame (``photo.framing_from_keypoints``: centre, size and roll),
+   previous frame (``photo.keypoint_framing``: centre, size and roll, the
+   model's average offset taken out, ``inference.framing_bias``),
    moved by the image motion since then, and predicted (``passes`` > 1:
    re-cropped while the framing moves by at least ``photo.TOLERANCE`` crop px);
 2. the safeguard: the image motion of the face square (Lucas-Kanade optical
@@ -44,13 +45,18 @@ from . import smoothing
 DETECT_EVERY = 2      # frames between detector runs while fewer than max_faces are tracked
 CHECK_EVERY = 30      # frames between detector runs that confirm the tracks
 # Predictions per tracked face per frame. Tracking is itself a refinement (each
-# frame is cropped from the last one's keypoints), and a second pass costs a
-# crop and a prediction (~4 ms on 2 busy cores); with the small test models
-# extra passes even cost accuracy (benchmarks/realworld.py). 2: one re-crop if
-# the framing moved by more than photo.TOLERANCE.
-VIDEO_PASSES = 1
+# frame is cropped from the last one's keypoints); 2: one re-crop if the framing
+# moved by more than photo.TOLERANCE, at the cost of a crop and a prediction
+# (~2 ms on 2 cores). On the validation people's videos (median NME, framing bias
+# corrected): heatmap 6.48 % with 1, 6.17 % with 2; V3 9.05 / 8.85 %; V4 8.13 / 8.19 %.
+VIDEO_PASSES = 2
 MIN_SIMILARITY = 0.5  # correlation of a face's crop with its previous crop to keep tracking it
-AGREE_MOVE = 8.0      # crop px: keypoint framing this far from the motion-carried one is not used
+# crop px: keypoint framing this far from the motion-carried one is not used. On the
+# validation people's scenario videos (cpu heatmap model, median NME / failures; measured
+# before inference.framing_bias):
+# this safeguard 7.46 % / 6 %; always the motion-carried detector framing (0) 7.26 % /
+# 19 % (the carried box drifts between checks); the keypoints alone 8.38 % / 14 %.
+AGREE_MOVE = 8.0
 RESEED_MOVE = 12.0    # crop px: a confirming detection this far from a track re-seeds it
 MAX_STRIKES = 2       # confirming detections a track may miss in a row
 SIMILARITY_SIZE = 24  # the crops are compared at this size (the face's centre part)
@@ -198,7 +204,8 @@ class FaceTracker:
                 continue
             track.anchor = moved_framing(m, track.anchor)
             try:
-                from_keypoints = moved_framing(m, photo.framing_from_keypoints(track.keypoints))
+                from_keypoints = moved_framing(m, photo.keypoint_framing(track.keypoints,
+                                                                        self.predictor))
             except ValueError:      # degenerate keypoints
                 from_keypoints = None
             agree = (from_keypoints is not None

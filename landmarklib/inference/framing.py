@@ -11,14 +11,18 @@ dataset's *training* split only (``split_photos("train")``: the identities
 photos the benchmarks and the real-pipeline evaluation score.
 
 ``true_framing`` is the framing of a face's true (or predicted) keypoints,
-which ``inference.photo`` re-crops from.
+which ``inference.photo`` re-crops from. ``crop_framing`` cuts a framing's
+96x96 crop out of a photo (de-rotated by its roll); ``to_crop`` and
+``to_photo`` move points between the two.
 """
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 IMAGE_SIZE = 96          # crop side (px) the models take, as core.keypoints.IMAGE_SIZE
+HALF = IMAGE_SIZE / 2
 # The raw size from five points mirrors data.crop.face_frame: crop px between
 # the eye centres and from the eye midpoint to the mouth midpoint. Any
 # difference in the detectors' point definitions is absorbed by FRAMING.
@@ -164,6 +168,60 @@ def true_framing(keypoints):
     roll = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
     centre = (eyes + mouth) / 2 + _rotate((IMAGE_SIZE / 2 - np.asarray(FACE_CENTRE)) * size, roll)
     return Framing(float(centre[0]), float(centre[1]), float(IMAGE_SIZE * size), float(roll))
+
+
+# --- framing <-> crop: the 96x96 crop of a framing, and points between the two -------------
+
+def _crop_affine(framing):
+    """2x3 matrix photo px -> crop px of a framing (de-rotating by its roll).
+
+    u = s R(-roll) (p - centre) + 48 + (s - 1) / 2 with s = 96 / side: for
+    roll 0 this is ``data.crop``'s map for the square (cx - side/2, cy - side/2, side).
+    """
+    s = IMAGE_SIZE / framing.side
+    a = math.radians(framing.roll)
+    c, si = math.cos(a), math.sin(a)
+    rot = s * np.array([[c, si], [-si, c]])     # s R(-roll)
+    offset = HALF + (s - 1) / 2 - rot @ np.array([framing.cx, framing.cy])
+    return np.hstack([rot, offset[:, None]])
+
+
+def to_crop(points, framing):
+    """Points (..., 2) from photo pixels into the 96x96 crop of `framing`."""
+    m = _crop_affine(framing)
+    return np.asarray(points, dtype=np.float64) @ m[:, :2].T + m[:, 2]
+
+
+def to_photo(points, framing):
+    """Points (..., 2) from the crop of `framing` back to photo pixels."""
+    m = _crop_affine(framing)
+    return (np.asarray(points, dtype=np.float64) - m[:, 2]) @ np.linalg.inv(m[:, :2]).T
+
+
+def crop_framing(gray, framing):
+    """The 96x96 uint8 crop of `framing` in a gray photo, de-rotated by its roll.
+
+    Only a padded region around the (rotated) square is blurred and warped, so
+    the cost does not grow with the photo. Pixels outside the photo are black,
+    as in training.
+    """
+    s = IMAGE_SIZE / framing.side
+    reach = framing.side * (abs(math.cos(math.radians(framing.roll)))
+                            + abs(math.sin(math.radians(framing.roll)))) / 2
+    pad = int(3 / s) + 2     # covers the anti-alias blur of a downscale
+    xa = max(int(framing.cx - reach) - pad, 0)
+    ya = max(int(framing.cy - reach) - pad, 0)
+    xb = min(int(framing.cx + reach) + pad + 1, gray.shape[1])
+    yb = min(int(framing.cy + reach) + pad + 1, gray.shape[0])
+    if xb <= xa or yb <= ya:
+        return np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    region = gray[ya:yb, xa:xb]
+    if s < 1:    # warpAffine has no area filter: blur to the target sampling rate first
+        region = cv2.GaussianBlur(region, (0, 0), sigmaX=0.5 / s, sigmaY=0.5 / s)
+    m = _crop_affine(framing)
+    m[:, 2] += m[:, :2] @ np.array([xa, ya])
+    return cv2.warpAffine(region, m, (IMAGE_SIZE, IMAGE_SIZE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def split_photos(split="train", limit=None, seed=0, sources=("youtube-faces", "mtfl")):

@@ -15,7 +15,8 @@ through these functions, so they all crop a face the same way:
    pixels (rotated back by the roll);
 4. ``refine``: the keypoints define the framing the training data used
    (``framing_from_keypoints``: eye and mouth distances set the size, the
-   eyes-mouth midpoint the position, the eye line the roll); the face is
+   eyes-mouth midpoint the position, the eye line the roll; ``keypoint_framing``
+   takes the model's average offset out, ``inference.framing_bias``); the face is
    re-cropped from it and predicted again, until the framing moves less than
    ``TOLERANCE`` crop pixels, stops contracting, would leave the detector's
    uncertainty (``TRUST_MOVE``), or ``MAX_PASSES`` predictions were made.
@@ -34,8 +35,9 @@ import numpy as np
 
 from ..core import keypoints as kp
 from ..data.crop import to_gray
-from . import face_detectors
+from . import face_detectors, framing_bias
 from . import framing as framing_rules
+from .framing import crop_framing, to_crop, to_photo  # noqa: F401  (photo.to_crop ... for callers)
 
 # Predictions per face in a photo (1 = the crop of the detector's five points).
 # Chosen on validation people's photos (200 per source, cpu-profile v5): median
@@ -107,18 +109,26 @@ def make_predictor(model, backend="tflite"):
     raise ValueError(f"unknown backend {backend!r}; choose tflite, function or keras")
 
 
-def predictor_for_run(model_dir):
+def predictor_for_run(model_dir, calibrate=True):
     """Open a run folder (clear errors if it is not one) and its cached TFLite model.
 
     Args:
         model_dir: a run folder such as ``models/v4-cpu``.
+        calibrate: attach the model's framing bias (``framing_bias.cached_bias``,
+            measured once per model on training people's photos) as
+            ``predictor.framing_bias``: keypoint framing (``keypoint_framing``)
+            then takes it out.
     """
     from ..training.runs import load_run
     from . import export
 
     run = load_run(model_dir)
     export.check_landmark_model(run.model, where=str(run.dir))
-    return export.TFLitePredictor(export.cached_tflite(run))
+    tflite = export.cached_tflite(run)
+    predictor = export.TFLitePredictor(tflite)
+    if calibrate:
+        predictor.framing_bias = framing_bias.cached_bias(tflite.stem, predictor)
+    return predictor
 
 
 def as_predictor(model):
@@ -136,59 +146,7 @@ def as_predictor(model):
     raise TypeError(f"expected a predictor, a keras model or a run folder, got {type(model).__name__}")
 
 
-# --- framing <-> crop ---------------------------------------------------------------------
-
-def _crop_affine(framing):
-    """2x3 matrix photo px -> crop px of a framing (de-rotating by its roll).
-
-    u = s R(-roll) (p - centre) + 48 + (s - 1) / 2 with s = 96 / side: for
-    roll 0 this is ``data.crop``'s map for the square (cx - side/2, cy - side/2, side).
-    """
-    s = kp.IMAGE_SIZE / framing.side
-    a = math.radians(framing.roll)
-    c, si = math.cos(a), math.sin(a)
-    rot = s * np.array([[c, si], [-si, c]])     # s R(-roll)
-    offset = HALF + (s - 1) / 2 - rot @ np.array([framing.cx, framing.cy])
-    return np.hstack([rot, offset[:, None]])
-
-
-def to_crop(points, framing):
-    """Points (..., 2) from photo pixels into the 96x96 crop of `framing`."""
-    m = _crop_affine(framing)
-    return np.asarray(points, dtype=np.float64) @ m[:, :2].T + m[:, 2]
-
-
-def to_photo(points, framing):
-    """Points (..., 2) from the crop of `framing` back to photo pixels."""
-    m = _crop_affine(framing)
-    return (np.asarray(points, dtype=np.float64) - m[:, 2]) @ np.linalg.inv(m[:, :2]).T
-
-
-def crop_framing(gray, framing):
-    """The 96x96 uint8 crop of `framing` in a gray photo, de-rotated by its roll.
-
-    Only a padded region around the (rotated) square is blurred and warped, so
-    the cost does not grow with the photo. Pixels outside the photo are black,
-    as in training.
-    """
-    s = kp.IMAGE_SIZE / framing.side
-    reach = framing.side * (abs(math.cos(math.radians(framing.roll)))
-                            + abs(math.sin(math.radians(framing.roll)))) / 2
-    pad = int(3 / s) + 2     # covers the anti-alias blur of a downscale
-    xa = max(int(framing.cx - reach) - pad, 0)
-    ya = max(int(framing.cy - reach) - pad, 0)
-    xb = min(int(framing.cx + reach) + pad + 1, gray.shape[1])
-    yb = min(int(framing.cy + reach) + pad + 1, gray.shape[0])
-    if xb <= xa or yb <= ya:
-        return np.zeros((kp.IMAGE_SIZE, kp.IMAGE_SIZE), np.uint8)
-    region = gray[ya:yb, xa:xb]
-    if s < 1:    # warpAffine has no area filter: blur to the target sampling rate first
-        region = cv2.GaussianBlur(region, (0, 0), sigmaX=0.5 / s, sigmaY=0.5 / s)
-    m = _crop_affine(framing)
-    m[:, 2] += m[:, :2] @ np.array([xa, ya])
-    return cv2.warpAffine(region, m, (kp.IMAGE_SIZE, kp.IMAGE_SIZE), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-
+# --- framing <-> crop: inference.framing (crop_framing, to_crop, to_photo) -------------
 
 def framing_from_keypoints(keypoints, max_roll=MAX_ROLL):
     """The training framing of a face from its keypoints (30,) in photo pixels.
@@ -198,6 +156,19 @@ def framing_from_keypoints(keypoints, max_roll=MAX_ROLL):
     """
     f = framing_rules.true_framing(keypoints)
     return Framing(f.cx, f.cy, f.side, float(np.clip(f.roll, -max_roll, max_roll)))
+
+
+def keypoint_framing(keypoints, predictor=None):
+    """The framing to crop next from a face's predicted keypoints (30,) in photo px.
+
+    ``framing_from_keypoints``, with the predictor's framing bias taken out
+    where it has one (``predictor.framing_bias``, see ``inference.framing_bias``):
+    the model's keypoints are slightly off on average, and every crop made
+    from them would add that offset again.
+    """
+    framing = framing_from_keypoints(keypoints)
+    bias = getattr(predictor, "framing_bias", None)
+    return bias.correct(framing) if bias is not None else framing
 
 
 def framing_move(a, b):
@@ -251,7 +222,7 @@ def refine(gray, framings, predictor, passes=MAX_PASSES, tolerance=TOLERANCE, tr
         nxt = {}
         for i in todo:
             try:
-                new = framing_from_keypoints(points[i])
+                new = keypoint_framing(points[i], predictor)
             except ValueError:
                 continue
             if not np.isfinite([new.cx, new.cy, new.side, new.roll]).all():
