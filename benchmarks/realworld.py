@@ -1,7 +1,8 @@
 """The real pipeline, measured: test videos and test people's photos, end to end.
 
-For one model (``--model RUN``, default the cpu profile's v5 run, else the
-small test model of build/test-models/v5), prints and writes to build/benchmarks/realworld.md:
+For one model (``--model RUN``, default the cpu run of the demo's version, as
+04_evaluate chose it on validation people, else the small test model of
+build/test-models/v5), prints and writes to build/benchmarks/realworld.md:
 
 * per scenario of ``testvideo.SCENARIOS`` (640x480, 150 frames, the last
   15 blank; faces of test-split people at 60-250 px, roll up to +-20 deg,
@@ -20,7 +21,7 @@ Goals (issue 13): median NME <= 6 % on videos and photos, detection >= 98 % of
 face frames, none on blank frames, >= 60 frames/s with one face on 2 cores.
 The machine may be shared: the load average is printed with the tables.
 
-Run: ``.venv/bin/python benchmarks/realworld.py [--model models/v5-cpu]
+Run: ``.venv/bin/python benchmarks/realworld.py [--model models/heatmap-cpu]
 [--photos 200] [--scenarios small medium]``.
 """
 import argparse
@@ -32,14 +33,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from landmarklib import config, readme, realworld, testvideo  # noqa: E402
+from landmarklib import config, readme, realworld, realworld_versions, testvideo  # noqa: E402
 from landmarklib.core.files import atomic_path  # noqa: E402
 from landmarklib.inference import photo  # noqa: E402
 from video_speed import limit_cores  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 CORES = 2
-DEFAULT_MODEL = next((p for p in (config.MODELS / "v5-cpu", config.BUILD / "test-models" / "v5")
-                      if (p / "model.keras").exists()), config.MODELS / "v5-cpu")
+# The demo's version, as 04_evaluate chose it on validation people (cpu runs)
+DEMO_RUN = config.MODELS / f"{realworld_versions.chosen_version('cpu')}-cpu"
+DEFAULT_MODEL = next((p for p in (DEMO_RUN, config.BUILD / "test-models" / "v5")
+                      if (p / "model.keras").exists()), DEMO_RUN)
 OUTPUT = config.BUILD / "benchmarks" / "realworld.md"
 PASSES = (1, 2, 3)
 
