@@ -19,12 +19,13 @@ a test-split person moving, zooming and rolling):
 
 Crop and model speed do not depend on the weights, but the tracker's does
 (a model that loses the face sends every frame to the detector), so the end
-to end runs use a trained model: ``--model RUN`` (default: the small test
-model in build/test-models if present, else an untrained v4, flagged in the
-table). Each number is a median of repeated runs. The machine may be
+to end runs use a trained model: ``--model RUN`` (default: the cpu run of the
+demo's version, as 04_evaluate chose it on validation people, else the small
+test model in build/test-models, else an untrained v4, flagged in the table),
+with its framing bias taken out as ``photo.predictor_for_run`` does. Each number is a median of repeated runs. The machine may be
 shared: the load average at the start is printed with the table.
 
-Run: ``.venv/bin/python benchmarks/video_speed.py [--model models/v5-cpu]``;
+Run: ``.venv/bin/python benchmarks/video_speed.py [--model models/heatmap-cpu]``;
 the table is printed and written to build/benchmarks/video_speed.txt. Goal
 (issue 13): >= 60 frames/s end to end for one face on 2 cores. See 05_demo,
 "Speed".
@@ -42,7 +43,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2
 
-from landmarklib import config, export, models, testvideo, tracking, video
+from landmarklib import (config, export, framing_bias, models, realworld_versions, testvideo,
+                         tracking, video)
 from landmarklib.core.files import atomic_path
 from landmarklib.inference import photo
 from landmarklib.reporting import readme
@@ -121,10 +123,12 @@ def forced_passes_ms(gray, framing, predictor, passes):
 
 
 def trained_model(path):
-    """(keras model, its name) from `path`, a test model, or an untrained v4."""
+    """(keras model, its name) from `path`, the demo's cpu run (the version
+    04_evaluate chose), a test model, or an untrained v4."""
     from landmarklib.training.runs import load_run
 
-    for candidate in ([Path(path)] if path else list(TEST_MODELS)):
+    demo = config.MODELS / f"{realworld_versions.chosen_version('cpu')}-cpu"
+    for candidate in ([Path(path)] if path else [demo, *TEST_MODELS]):
         if (candidate / "model.keras").exists():
             run = load_run(candidate)
             return run.model, candidate.name
@@ -135,7 +139,8 @@ def main():
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="a run folder (default: a test model or untrained v4)")
+    parser.add_argument("--model", help="a run folder (default: the demo's cpu run, a test "
+                                        "model or an untrained v4)")
     args = parser.parse_args()
     limit_cores(CORES)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -161,6 +166,8 @@ def main():
     one = one_core_landmark_ms()
 
     tflite = export.TFLitePredictor(export.to_tflite(model), num_threads=CORES)
+    if not model_name.startswith("untrained"):   # as predictor_for_run opens a run
+        tflite.framing_bias = framing_bias.measure_bias(tflite)
     passes = {k: forced_passes_ms(gray, framing, tflite, k) for k in (1, 2, 3)}
     pipeline_fps, video_fps, video_cpu_fps, detections = [], [], [], []
     for _ in range(RUNS):
