@@ -11,7 +11,7 @@ build/test-models/v5), prints and writes to build/benchmarks/realworld.md:
   detections on blank frames, median / mean NME (% of the eye distance),
   failures (no face or NME > 10 %), jitter, end-to-end frames/s and detector
   runs, through ``video.annotate_video`` (what ``python -m landmarklib video``
-  runs), smoothing on (the demo's default) and off;
+  runs), smoothing on (the demo's default) and off, and over all videos together;
 * the photo split: YouTube-Faces test people's photos and MTFL testing.txt
   through ``photo.landmarks_in_photo`` (what ``predict-image`` runs), with 1,
   2 and 3 passes (crop from the detector, then re-crops from the keypoints):
@@ -32,6 +32,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from landmarklib import config, readme, realworld, realworld_versions, testvideo  # noqa: E402
 from landmarklib.core.files import atomic_path  # noqa: E402
@@ -62,6 +65,14 @@ def markdown(frame, digits=2):
     return "\n".join([head, rule] + rows)
 
 
+def all_videos(folder):
+    """``realworld.video_scores`` over the frames of every video annotated in `folder`
+    (the goals are stated over all test videos; the rows above are per scenario)."""
+    scored = [(pd.read_csv(folder / f"{src.stem}.csv"), np.load(realworld.truth_path(src)))
+              for src in sorted(folder.glob("*_[0-9].mp4"))]
+    return realworld.pooled_video_scores(scored)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="a run folder")
@@ -78,6 +89,8 @@ def main():
     for smooth in ("one-euro", "none"):
         table = testvideo.evaluate_videos(predictor, folder / smooth, scenarios=args.scenarios,
                                           smooth=smooth, detector=detector)
+        table.loc["all videos"] = {**all_videos(folder / smooth), "fps": table["fps"].mean(),
+                                   "detector runs": table["detector runs"].sum()}
         table.index.name = "video"
         lines += [f"## Test videos, smoothing {smooth}", "", markdown(table), ""]
         print("\n".join(lines[-4:]), flush=True)
