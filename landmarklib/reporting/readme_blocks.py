@@ -245,7 +245,7 @@ def real_pipeline_block(path):
         worst = saved["worst_median_nme"][saved["version"]]
         chosen = (f" The demo runs **{saved['version']}**, chosen by 04_evaluate on validation "
                   f"people (lowest worst median over photos and videos: {worst:.2f} %; "
-                  f"`{choice.parent.name}/{choice.name}`).")
+                  f"`build/findings/{path.parent.name}/{choice.name}`).")
     header = "| version | " + " | ".join(f"{c} %" if "%" not in c else c
                                          for c in table.columns) + " |"
     return ("NME in % of the true eye distance: *framed* is the mean test NME on crops framed "
