@@ -4,9 +4,9 @@ For one model (``--model RUN``, default the cpu run of the demo's version, as
 04_evaluate chose it on validation people, else the small test model of
 build/test-models/v5), prints and writes to build/benchmarks/realworld.md:
 
-* per scenario of ``testvideo.SCENARIOS`` (640x480, 150 frames, the last
+* per scenario of ``realworld_videos.SCENARIOS`` (640x480, 150 frames, the last
   15 blank; faces of test-split people at 60-250 px, roll up to +-20 deg,
-  motion, blur, a brightness change; ``testvideo.SCENARIO_PEOPLE`` videos of
+  motion, blur, a brightness change; ``realworld_videos.SCENARIO_PEOPLE`` videos of
   different test people, the same in every scenario, scored together): detection rate on face frames, false
   detections on blank frames, median / mean NME (% of the eye distance),
   failures (no face or NME > 10 %), jitter, end-to-end frames/s and detector
@@ -36,14 +36,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from landmarklib import config, readme, realworld, realworld_versions, testvideo  # noqa: E402
+from landmarklib import (  # noqa: E402
+    config, readme, realworld, realworld_versions, realworld_videos, video)
 from landmarklib.core.files import atomic_path  # noqa: E402
 from landmarklib.inference import photo  # noqa: E402
+from landmarklib.training.runs import RunStore  # noqa: E402
 from video_speed import limit_cores  # noqa: E402  (benchmarks/ is on sys.path when run)
 
 CORES = 2
 # The demo's version, as 04_evaluate chose it on validation people (cpu runs)
-DEMO_RUN = config.MODELS / f"{realworld_versions.chosen_version('cpu')}-cpu"
+DEMO_RUN = RunStore().path(realworld_versions.chosen_version("cpu"), "cpu")
 DEFAULT_MODEL = next((p for p in (DEMO_RUN, config.BUILD / "test-models" / "v5")
                       if (p / "model.keras").exists()), DEMO_RUN)
 OUTPUT = config.BUILD / "benchmarks" / "realworld.md"
@@ -77,7 +79,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="a run folder")
     parser.add_argument("--photos", type=int, default=200, help="test photos per source")
-    parser.add_argument("--scenarios", nargs="*", help="names of testvideo.SCENARIOS (default all)")
+    parser.add_argument("--scenarios", nargs="*",
+                        help="names of realworld_videos.SCENARIOS (default all)")
     args = parser.parse_args()
     limit_cores(CORES)
     start, load = time.perf_counter(), load_average()
@@ -87,8 +90,9 @@ def main():
     lines = [f"# Real pipeline: model {args.model}, detector {detector.name}",
              "", f"{platform.machine()}, {CORES} cores, load average {load:.1f} at start", ""]
     for smooth in ("one-euro", "none"):
-        table = testvideo.evaluate_videos(predictor, folder / smooth, scenarios=args.scenarios,
-                                          smooth=smooth, detector=detector)
+        table = realworld_videos.evaluate_videos(predictor, folder / smooth, video.annotate_video,
+                                                 scenarios=args.scenarios, smooth=smooth,
+                                                 detector=detector)
         table.loc["all videos"] = {**all_videos(folder / smooth), "fps": table["fps"].mean(),
                                    "detector runs": table["detector runs"].sum()}
         table.index.name = "video"

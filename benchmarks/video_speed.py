@@ -123,16 +123,16 @@ def forced_passes_ms(gray, framing, predictor, passes):
 
 
 def trained_model(path):
-    """(keras model, its name) from `path`, the demo's cpu run (the version
-    04_evaluate chose), a test model, or an untrained v4."""
-    from landmarklib.training.runs import load_run
+    """(keras model, its name, its run folder) from `path`, the demo's cpu run
+    (the version 04_evaluate chose), a test model, or an untrained v4 (no folder)."""
+    from landmarklib.training.runs import RunStore, load_run
 
-    demo = config.MODELS / f"{realworld_versions.chosen_version('cpu')}-cpu"
+    demo = RunStore().path(realworld_versions.chosen_version("cpu"), "cpu")
     for candidate in ([Path(path)] if path else [demo, *TEST_MODELS]):
         if (candidate / "model.keras").exists():
             run = load_run(candidate)
-            return run.model, candidate.name
-    return models.build(MODEL_VERSION), f"untrained {MODEL_VERSION} (the tracker loses faces)"
+            return run.model, candidate.name, run.dir
+    return models.build(MODEL_VERSION), f"untrained {MODEL_VERSION} (the tracker loses faces)", None
 
 
 def main():
@@ -160,14 +160,14 @@ def main():
              median_ms(lambda: detector.detect(frames[0]), 5)),
             ("crop to 96x96 (de-rotated)", median_ms(lambda: photo.crop_framing(gray, framing)))]
 
-    model, model_name = trained_model(args.model)
+    model, model_name, run_dir = trained_model(args.model)
     crop = photo.crop_framing(gray, framing)
     two = landmark_ms(model, CORES, crop)
     one = one_core_landmark_ms()
 
     tflite = export.TFLitePredictor(export.to_tflite(model), num_threads=CORES)
-    if not model_name.startswith("untrained"):   # as predictor_for_run opens a run
-        tflite.framing_bias = framing_bias.measure_bias(tflite)
+    if run_dir is not None:   # the bias saved in the run, as predictor_for_run opens a run
+        tflite.framing_bias = framing_bias.run_bias(run_dir, tflite)
     passes = {k: forced_passes_ms(gray, framing, tflite, k) for k in (1, 2, 3)}
     pipeline_fps, video_fps, video_cpu_fps, detections = [], [], [], []
     for _ in range(RUNS):

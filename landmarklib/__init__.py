@@ -7,16 +7,20 @@ checks this):
     core/        keypoint schema, configuration and profiles, masked metrics, files
     data/        sources and readers, crops, the dataset registry, augmentation, tf.data
     training/    model versions, the training loop, saved runs, distribution
-    inference/   predictions, face detection, export (TFLite / ONNX)
-    evaluation/  scoring on every split, plots, tables, the inspector widget
+    inference/   predictions, face detection and framing, video files, export (TFLite / ONNX)
+    evaluation/  scoring on every split and through the real pipeline, plots, tables, the inspector
     demo/        video, webcam and photo demos, tracking and smoothing
     reporting/   the notebook runner, LaTeX and README generation, notebook setup
 
-Every module is also reachable by its short name (``lm.train``, ``lm.plots``,
-``lm.video`` ...), loaded on first use so that ``import landmarklib`` stays
-fast and TensorFlow loads only when needed.
+The public surface is what each subpackage lists in its ``__all__`` (its
+docstring names every module, public or internal): ``lm.training.runs``,
+``lm.evaluation.plots`` ... For the notebooks, the modules also have short
+names (``ALIASES``: ``lm.train``, ``lm.plots``, ``lm.video`` ...); the notebooks
+use only those (``tests/test_package.py`` checks that every ``lm.<alias>.<name>``
+they use resolves). Everything loads on first use, so ``import landmarklib``
+stays fast and TensorFlow loads only when a module that needs it is used.
 """
-import importlib
+from .core._exports import lazy_modules
 
 __version__ = "0.1.0"
 
@@ -28,6 +32,7 @@ ALIASES = {
     "datasets": "data", "augment": "data.augment", "pipeline": "data.pipeline",
     "recipes": "data.recipes",
     "models": "training.models", "train": "training.train", "runs": "training.runs",
+    "run_names": "training.run_names", "run_files": "training.run_files",
     "distribute": "training.distribute", "keras_compat": "training.keras_compat",
     "predict": "inference.predict", "export": "inference.export",
     "evaluate": "evaluation.evaluate", "reframe": "evaluation.reframe",
@@ -37,28 +42,21 @@ ALIASES = {
     "drawing": "evaluation.drawing", "model_plots": "evaluation.model_plots",
     "inspector_data": "evaluation.inspector_data", "inspector_draw": "evaluation.inspector_draw",
     "inspector_upload": "evaluation.inspector_upload",
-    "video": "demo.video", "smoothing": "demo.smoothing", "measurements": "demo.measurements",
-    "tracking": "demo.tracking", "draw": "demo.draw", "testvideo": "demo.testvideo",
-    "realworld_versions": "demo.realworld_versions",
+    "video": "demo.video", "smoothing": "demo.smoothing", "measurements": "inference.measurements",
+    "tracking": "demo.tracking", "draw": "demo.draw", "testvideo": "evaluation.realworld_videos",
+    "realworld_versions": "evaluation.realworld_versions",
     "camera": "demo.camera", "stills": "demo.stills", "figures": "demo.figures",
     "photo": "inference.photo", "face_detectors": "inference.face_detectors",
     "framing": "inference.framing", "framing_bias": "inference.framing_bias",
-    "realworld": "evaluation.realworld",
+    "realworld": "evaluation.realworld", "realworld_videos": "evaluation.realworld_videos",
+    "video_io": "inference.video_io",
     "report": "reporting.report", "notebook": "reporting.notebook", "colablinks": "reporting.colablinks", "overleaf": "reporting.overleaf", "readme": "reporting.readme",
-    "runner": "reporting.runner", "latex": "reporting.latex", "results": "reporting.results",
+    "runner": "reporting.runner", "execute": "reporting.execute", "latex": "reporting.latex", "generated": "reporting.generated", "results": "reporting.results",
     "findings": "reporting.findings", "consistency": "reporting.consistency",
     "readme_blocks": "reporting.readme_blocks", "evidence": "reporting.evidence",
     "cli": "cli",
 }
 
 
-def __getattr__(name):
-    if name in ALIASES:
-        return importlib.import_module(f"{__name__}.{ALIASES[name]}")
-    if name in SUBPACKAGES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(ALIASES) + list(SUBPACKAGES))
+__all__ = list(SUBPACKAGES)
+__getattr__, __dir__ = lazy_modules(__name__, {**{name: name for name in SUBPACKAGES}, **ALIASES})

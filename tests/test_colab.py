@@ -97,7 +97,8 @@ def test_kaggle_and_faces15_runs_coexist(tmp_path, monkeypatch):
 
 
 def test_train_writes_into_the_datasets_folder(tmp_path, monkeypatch):
-    """train() asks run_dir_for for the profile's dataset (stopped before any data loads)."""
+    """train() asks the run store for the profile's dataset's folder (stopped before
+    any data loads)."""
     from landmarklib.training import train as train_module
 
     asked = []
@@ -105,18 +106,21 @@ def test_train_writes_into_the_datasets_folder(tmp_path, monkeypatch):
     class Stop(Exception):
         pass
 
-    def record(*args, **kwargs):
-        asked.append((args, kwargs))
+    real_path = runs.RunStore.path
+
+    def record(store, *args, **kwargs):
+        asked.append(real_path(store, *args, **kwargs))
         return tmp_path / "run"
 
     def stop(*args, **kwargs):
         raise Stop
 
-    monkeypatch.setattr(train_module, "run_dir_for", record)
+    monkeypatch.setattr(config, "MODELS", tmp_path)
+    monkeypatch.setattr(runs.RunStore, "path", record)
     monkeypatch.setattr(train_module, "data_manifest", stop)
     with pytest.raises(Stop):
         train_module.train("v2", "smoke", dataset="kaggle")
-    assert "kaggle" in asked[0][0] or asked[0][1].get("dataset") == "kaggle"
+    assert asked == [tmp_path / "v2-kaggle-smoke"]
 
 
 # --- runs that survive between notebooks ---------------------------------------------------

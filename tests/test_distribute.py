@@ -324,7 +324,8 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path, mirrored):
     for name in ("loss", "rmse", "val_loss", "val_rmse"):
         np.testing.assert_allclose(chief["history"][name], mirrored["mirrored"]["history"][name],
                                    rtol=MULTI_WORKER_RTOL, err_msg=name)
-    run = tmp_path / "worker0" / "models" / "v2-smoke"
+    # --set overrides: the run has its own folder (v2-smoke+batch_size=4+...), the only one
+    (run,) = (tmp_path / "worker0" / "models").glob("v2-smoke+*")
     assert {"model.keras", "config.json", "history.csv", "results.json"} <= {
         p.name for p in run.iterdir()}
     assert not (run / "checkpoint").exists()
@@ -392,7 +393,7 @@ def test_auto_falls_back_when_the_tpu_cannot_start(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("strategy, env, message", [
-    ("gpus", {}, "error: unknown strategy 'gpus'"),
+    ("gpus", {}, "error: --strategy gpus: unknown strategy; choose one of auto"),
     ("multi-worker", {"TF_CONFIG": "not json"}, "error: TF_CONFIG is not valid JSON"),
 ])
 def test_cli_reports_bad_strategy_in_one_line(strategy, env, message):

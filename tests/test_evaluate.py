@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landmarklib import analysis, comparison, config, evaluate, metrics, model_plots, models, train
+from landmarklib import (analysis, comparison, config, evaluate, latex, metrics, model_plots, models,
+                         train)
 from landmarklib import keypoints as kp
 from landmarklib.cli import main as cli_main
 from landmarklib.data import FaceSet, write_kaggle_csv
@@ -152,7 +153,8 @@ def test_comparison_table_shape_timing_and_outputs(ev, tmp_path):
     assert (table["parameters"] > 0).all()
     assert (table["ms_b256"] > 0).all() and (table["ms_b1"] > 0).all()
     assert set(table["split"]) == {"test", "test_detector", "test_mtfl"}
-    tex, csv = comparison.write_comparison(table, tmp_path / "generated", tmp_path / "cmp.csv")
+    tex = latex.write_comparison_table(table, tmp_path / "generated")
+    csv = comparison.save_comparison(table, tmp_path / "cmp.csv")
     text = tex.read_text()
     assert tex.name == "comparison.tex"
     assert text.count(r"\toprule") == 1 and text.count(r"\bottomrule") == 1

@@ -4,7 +4,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from landmarklib import config, plots, tables
+from landmarklib import config, latex, plots, tables
 from landmarklib import keypoints as kp
 
 matplotlib.use("Agg")
@@ -42,13 +42,13 @@ def test_keypoint_means_skip_missing_rows(tiny_faces):
 
 
 def test_latex_is_booktabs_escaped_and_has_a_total_rule(tiny_faces, tmp_path):
-    path = tables.write_latex(tables.dataset_sizes(tiny_faces), tmp_path / "sizes.tex")
+    path = latex.write_latex(tables.dataset_sizes(tiny_faces), tmp_path / "sizes.tex")
     lines = path.read_text().splitlines()
     assert lines[0] == r"\begin{tabular}{lrrrrr}" and lines[-1] == r"\end{tabular}"
     assert lines[1] == r"\toprule" and lines[-2] == r"\bottomrule"
     assert r"test\_mtfl" in lines[2]
     assert lines[-4] == r"\midrule" and lines[-3].startswith("total & ")
-    assert tables.latex_escape("50% of a_b & c") == r"50\% of a\_b \& c"
+    assert latex.latex_escape("50% of a_b & c") == r"50\% of a\_b \& c"
 
 
 # --- figures ----------------------------------------------------------------------

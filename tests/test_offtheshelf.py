@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from landmarklib import keypoints as kp
-from landmarklib import metrics, offtheshelf
+from landmarklib import latex, metrics, offtheshelf
 from landmarklib.data.pipeline import to_model_input
 
 
@@ -64,13 +64,13 @@ def test_comparison_scores_every_method_on_the_faces_all_detectors_found(tiny_fa
     assert test.loc["v9", "rmse"] == pytest.approx(2.0)
     expected_nme = metrics.nme(truth[[0, 2]], truth[[0, 2]] + 2.0)
     assert test.loc["v9", "nme"] == pytest.approx(expected_nme)
-    latex = offtheshelf.comparison_latex(table)
-    assert "YTF RMSE (px)" in latex and "v9" in latex
+    tex = latex.detectors_table(table)
+    assert "YTF RMSE (px)" in tex and "v9" in tex
 
 
 def test_comparison_without_predictions_says_how_to_make_them(tmp_path):
     assert offtheshelf.comparison({}, folder=tmp_path) is None
-    assert "make detectors-venv" in offtheshelf.comparison_latex(None)
+    assert "make detectors-venv" in latex.detectors_table(None)
 
 
 def test_predictions_of_other_faces_are_not_scored(tiny_faces, tmp_path, capsys):

@@ -208,7 +208,7 @@ def test_default_detector_finds_a_real_face(faces):
     assert 0.8 < first.side / true.side < 1.25
 
 
-# --- scoring the real pipeline (evaluation.realworld, demo.realworld_versions) ----------------
+# --- scoring the real pipeline (evaluation.realworld, evaluation.realworld_versions) ----------
 
 class CountingDetector:
     """The default detector, counting its calls."""
@@ -247,11 +247,12 @@ def test_photo_split_detects_once_for_every_model(run):
 
 @pytest.mark.slow
 def test_compare_versions_table(run, tmp_path):
-    from landmarklib import realworld, realworld_versions
+    from landmarklib import latex, realworld, realworld_versions, video
 
     photos = realworld.photos_of_test_people(limit=2)
     table, rows = realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos,
-                                                      scenarios=["medium"], people=2)
+                                                      scenarios=["medium"], people=2,
+                                                      annotate=video.annotate_video)
     assert table.loc["v5", "framed YTF"] == pytest.approx(run.results["splits"]["test"]["nme"])
     found = rows[(rows["source"] == "mtfl") & (rows["max_passes"] == 1) & (rows["found"] > 0)]
     assert table.loc["v5", "photos MTFL 1p"] == pytest.approx(found["nme"].median())
@@ -260,19 +261,20 @@ def test_compare_versions_table(run, tmp_path):
     # the test videos are made once, with their truth beside them (for tools outside this venv)
     truth = np.load(tmp_path / "videos" / "medium_1_truth.npy")
     assert truth.shape == (testvideo.SCENARIO_FRAMES, 1, 30) and np.isnan(truth[-1]).all()
-    tex = realworld_versions.write_latex_table(table, tmp_path / "real.tex").read_text()
+    tex = latex.write_realworld_table(table, tmp_path / "real.tex").read_text()
     assert tex.startswith(r"\begin{tabular}") and "\nV5 &" in tex and r"\multicolumn{5}{c}{photos}" in tex
 
 
 @pytest.mark.slow
 def test_compare_versions_on_validation_people(run, tmp_path):
-    from landmarklib import realworld_versions
+    from landmarklib import realworld_versions, video
     from landmarklib.inference.framing import split_photos
 
     photos = split_photos("val", limit=2)
     table, rows = realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos,
                                                       scenarios=["medium"], people=1,
-                                                      passes=(1,), split="val")
+                                                      passes=(1,), split="val",
+                                                      annotate=video.annotate_video)
     assert list(table.columns[:1]) == ["framed val"] and "framed YTF" not in table
     assert table.loc["v5", "framed val"] == pytest.approx(run.results["splits"]["val"]["nme"])
     assert set(rows["file"]) == {str(p) for _, p, _ in photos}
@@ -286,7 +288,10 @@ def test_compare_versions_on_validation_people(run, tmp_path):
     assert not np.allclose(shown[0][1], test_shown[0][1])
     assert 0 < table.loc["v5", "videos"] < 30
     with pytest.raises(ValueError, match="split must be one of"):
-        realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos, split="train")
+        realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos, split="train",
+                                            annotate=video.annotate_video)
+    with pytest.raises(TypeError, match="annotate=lm.video.annotate_video"):
+        realworld_versions.compare_versions({"v5": run}, tmp_path, photos=photos, split="val")
 
 
 def test_choose_version_takes_the_lowest_worst_median(tmp_path):

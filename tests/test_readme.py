@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from landmarklib import config
-from landmarklib.demo import realworld_versions
 from landmarklib.core.files import write_json
+from landmarklib.evaluation import realworld_versions
 from landmarklib.reporting import readme, readme_blocks, runner
 
 SPLITS = ("val", "test", "test_flip", "test_mtfl")

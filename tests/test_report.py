@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from landmarklib import config, latex, model_plots, notebook, report, results, runner, tables
+from landmarklib import config, latex, model_plots, notebook, report, results, runner
 from landmarklib import keypoints as kp
 
 REPORT_SOURCES = ("main.tex", "sections", "references.bib")
@@ -73,7 +73,7 @@ def test_macro_names_are_letters_only():
 
 
 def test_latex_escape_and_counts():
-    assert tables.latex_escape("a_b & 5%") == r"a\_b \& 5\%"
+    assert latex.latex_escape("a_b & 5%") == r"a\_b \& 5\%"
     assert latex.format_count(3_541_822) == r"3.54\,M"
     assert latex.format_count(12_345) == r"12.3\,k"
     assert latex.format_seconds(30) == r"30\,s"
@@ -212,17 +212,18 @@ def test_every_macro_the_text_uses_is_generated(tmp_path, models_dir):
 
 def _write_notebook_tables(generated):
     """The tables the notebooks write (Styler.to_latex and the comparison), with odd text."""
-    from landmarklib import comparison, offtheshelf
+    from landmarklib import comparison
 
     sizes = pd.DataFrame({"train": [1234, 56], "test_mtfl": [np.nan, 7.5], "note": ["a_b & c", "50%"]},
                          index=pd.Index(["youtube-faces", "total"], name="source"))
-    tables.write_latex(sizes, generated / "dataset_sizes.tex")
-    offtheshelf.write_comparison_latex(None, generated / "detectors_table.tex")
+    latex.write_latex(sizes, generated / "dataset_sizes.tex")
+    latex.write_detectors_table(None, generated / "detectors_table.tex")
     row = {"split": "test_mtfl", "model": "v2_x", "flip": False, "images": 9, "rmse": 1.5,
            "mae": 1.0, "nme": 5.0, "pck": 0.9, "failure_rate": 0.1, "parameters": 1e6,
            "ms_b256": 0.5, "ms_b1": np.nan}
-    comparison.write_comparison(pd.DataFrame([row, {**row, "flip": True, "rmse": 1.4}]),
-                                generated, generated / "comparison.csv")
+    table = pd.DataFrame([row, {**row, "flip": True, "rmse": 1.4}])
+    latex.write_comparison_table(table, generated)
+    comparison.save_comparison(table, generated / "comparison.csv")
 
 
 def test_report_builds_with_partial_results(tmp_path, models_dir, capsys):

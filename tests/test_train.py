@@ -293,7 +293,7 @@ def test_predict_writes_a_valid_kaggle_submission(tmp_path):
 def test_train_cli_rejects_unknown_version_without_traceback():
     out = _cli("train", "--version", "v7", "--profile", "smoke")
     assert out.returncode == 2
-    assert "unknown model version 'v7'" in out.stderr and "Traceback" not in out.stderr
+    assert "--version v7: unknown model version" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_prediction_cache_follows_the_prediction_code(tmp_path, monkeypatch):

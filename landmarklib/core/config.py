@@ -11,6 +11,7 @@ A *profile* says how much data and compute a run gets:
 Paths are derived from the repository root, overridable by environment
 variables so that Colab or a user can keep data elsewhere.
 """
+import math
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -78,6 +79,8 @@ def _is_int(value, lo=None):
 def _is_number(value, lo=None, hi=None, strict_lo=False):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
+    if isinstance(value, float) and not math.isfinite(value):  # nan passes every test below
+        return False
     if lo is not None and (value <= lo if strict_lo else value < lo):
         return False
     return hi is None or value < hi
@@ -91,10 +94,10 @@ _FIELD_CHECKS = {
     "batch_size": (lambda v: _is_int(v, 1), "an integer >= 1"),
     "warmup_epochs": (lambda v: _is_int(v, 0), "an integer >= 0"),
     "seed": (lambda v: _is_int(v), "an integer"),
-    "learning_rate": (lambda v: _is_number(v, 0, strict_lo=True), "a number > 0"),
-    "weight_decay": (lambda v: _is_number(v, 0), "a number >= 0"),
+    "learning_rate": (lambda v: _is_number(v, 0, strict_lo=True), "a finite number > 0"),
+    "weight_decay": (lambda v: _is_number(v, 0), "a finite number >= 0"),
     "validation_split": (lambda v: _is_number(v, 0, 1), "a fraction in [0, 1)"),
-    "pck_threshold": (lambda v: _is_number(v, 0, strict_lo=True), "a number > 0 (pixels)"),
+    "pck_threshold": (lambda v: _is_number(v, 0, strict_lo=True), "a finite number > 0 (pixels)"),
     "lr_schedule": (lambda v: v in ("cosine", "constant"), "'cosine' or 'constant'"),
     "loss": (lambda v: v in ("mse", "smooth_l1"), "'mse' or 'smooth_l1'"),
     "name": (lambda v: isinstance(v, str) and v != "", "a name"),
@@ -120,11 +123,48 @@ SMOKE = replace(
 PROFILES = {p.name: p for p in (SMOKE, CPU, FULL)}
 
 
-def get_profile(name, **overrides):
+AUTO = "auto"   # the profile name that means "full with a GPU, cpu without"
+
+
+def check_profile(name, option=None):
+    """`name` itself if it is "auto" (or None) or a key of PROFILES; else one clear error.
+
+    The one place a profile name is checked (the CLI, notebooks, the report and
+    the run store all come here). Needs no TensorFlow.
+
+    Args:
+        name: what the user gave, e.g. "cpu", "auto".
+        option: how it was given (e.g. "--profile"), named in the error.
+
+    Raises:
+        LandmarkError: "unknown profile 'gpu'; choose auto or one of [...]".
+    """
+    if name is None or name == AUTO or (isinstance(name, str) and name in PROFILES):
+        return name
+    where = f"{option} {name}: unknown profile" if option else f"unknown profile {name!r}"
+    raise LandmarkError(f"{where}; choose {AUTO} or one of {sorted(PROFILES)}")
+
+
+def resolve_profile(profile=AUTO, option=None):
+    """The name of the profile a run uses: "auto" (or None) -> ``default_profile()``
+    (imports TensorFlow to look for a GPU); any other name is checked and kept.
+
+    Args:
+        profile: "auto", None, a key of PROFILES or a Profile (its name).
+        option: how it was given (e.g. "--profile"), named in the error.
+    """
+    if isinstance(profile, Profile):
+        return profile.name
+    if check_profile(profile, option) in (None, AUTO):
+        return default_profile()
+    return profile
+
+
+def get_profile(name, /, **overrides):
     """Return the named profile, optionally with some fields replaced.
 
     Args:
-        name: a key of PROFILES, or a Profile.
+        name: a key of PROFILES, "auto" (see ``resolve_profile``) or a Profile.
         **overrides: fields to replace (checked like every Profile).
     """
     unknown = set(overrides) - set(Profile.__dataclass_fields__)
@@ -133,9 +173,11 @@ def get_profile(name, **overrides):
                             f"fields: {sorted(Profile.__dataclass_fields__)}")
     if isinstance(name, Profile):
         return replace(name, **overrides)
-    if name not in PROFILES:
-        raise LandmarkError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
-    return replace(PROFILES[name], **overrides)
+    return replace(PROFILES[resolve_profile(name)], **overrides)
+
+
+# Profile fields that --set cannot change, and why.
+NOT_SETTABLE = {"name": "the profile itself; choose it with --profile (smoke, cpu, full)"}
 
 
 def parse_overrides(pairs):
@@ -149,11 +191,13 @@ def parse_overrides(pairs):
     """
     if isinstance(pairs, dict):
         pairs = [f"{k}={v}" for k, v in pairs.items()]
-    kinds = {f.name: str(f.type) for f in fields(Profile)}
+    kinds = {f.name: str(f.type) for f in fields(Profile) if f.name not in NOT_SETTABLE}
     out = {}
     for pair in pairs or []:
         field, sep, text = str(pair).partition("=")
         field = field.strip()
+        if field in NOT_SETTABLE:
+            raise LandmarkError(f"--set {pair}: {field} is {NOT_SETTABLE[field]}")
         if field not in kinds:
             raise LandmarkError(f"--set {pair}: unknown profile field {field!r}; "
                                 f"fields: {', '.join(sorted(kinds))}")
@@ -168,14 +212,18 @@ def _parse_value(field, kind, text, pair):
     """`text` as the type `kind` (a string like "int | None") of `field`."""
     if text.lower() == "none" and "None" in kind:
         return None
+    none = " or none" if "None" in kind else ""
     for name, parse, expected in (("int", int, "an integer"), ("float", float, "a number")):
         if name in kind:
             try:
-                return parse(text)
+                value = parse(text)
             except ValueError:
-                none = " or none" if "None" in kind else ""
                 raise LandmarkError(f"--set {pair}: {field} expects {expected}{none}, "
                                     f"got {text!r}") from None
+            if isinstance(value, float) and not math.isfinite(value):  # nan, inf: no training
+                raise LandmarkError(f"--set {pair}: {field} expects a finite number{none}, "
+                                    f"got {text!r}")
+            return value
     return text
 
 

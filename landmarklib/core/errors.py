@@ -28,3 +28,16 @@ def quote(value, limit=MAX_QUOTED):
     if len(text) <= limit:
         return text
     return f"{text[:limit - 3]}... ({len(str(value))} characters)"
+
+
+class ManyErrors(LandmarkError):
+    """Several inputs of one command were bad (e.g. two unreadable images of a
+    ``predict-image`` run): one line each, in ``messages``.
+
+    Args:
+        messages: one line per bad input, each naming it.
+    """
+
+    def __init__(self, messages):
+        self.messages = [str(m).splitlines()[0] if str(m) else "bad input" for m in messages]
+        super().__init__("; ".join(self.messages))

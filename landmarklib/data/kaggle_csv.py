@@ -98,7 +98,7 @@ def _parse_image_ids(df, path):
     raw = df["ImageId"]
     parsed = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
     with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(parsed) & (parsed == np.round(parsed)))
+        bad = ~(np.isfinite(parsed) & (parsed == np.round(parsed)) & (np.abs(parsed) < 2**62))
     errors = {i: f"{_where(path, i, 'ImageId')}: expected an integer id, got "
                  f"{quote(raw.iloc[i])}" for i in np.flatnonzero(bad)}
     parsed[bad] = 0
@@ -112,16 +112,128 @@ def _field_count_error(path, index, expected):
     it produces would be quoted whole (35 KB for an image); counting the
     row's fields names the real problem in one line.
     """
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         line = next(itertools.islice(f, index + 1, index + 2), "")
-    got = len(next(csv.reader([line]), []))
+    try:
+        got = len(next(csv.reader([line]), []))
+    except csv.Error:  # e.g. a field longer than csv.field_size_limit(): pandas' message stands
+        return None
     if got == len(expected):
         return None
     return (f"{path}, line {index + 2}: expected {len(expected)} comma-separated fields "
             f"({expected[0]!r} ... {expected[-1]!r}), got {got} (a missing or extra comma?)")
 
 
-def read_kaggle_csv(path, on_bad_row="raise"):
+# What a file that is not CSV text starts with: magic bytes -> what it is.
+_NOT_TEXT = {b"\x1f\x8b": "gzip-compressed data (unpack it first: gunzip -c FILE > data.csv)",
+             b"PK\x03\x04": "a zip archive (unpack it first: unzip FILE)",
+             b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image"}
+# Separators a header may use instead of commas, and their names in messages.
+_OTHER_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+# Unknown column names quoted in a message at most (a header can have hundreds).
+MAX_NAMED_COLUMNS = 3
+
+
+def _check_file_kind(path):
+    """A BadRowError unless `path` looks like a non-empty text file (no TensorFlow, cheap).
+
+    Args:
+        path: the CSV file.
+    """
+    with open(path, "rb") as f:
+        start = f.read(8)
+    if not start:
+        raise BadRowError(f"{path}: the file is empty (0 bytes); expected a Kaggle-format CSV "
+                          f"with a header line")
+    for magic, what in _NOT_TEXT.items():
+        if start.startswith(magic):
+            raise BadRowError(f"{path}: this is {what.replace('FILE', str(path))}, "
+                              f"not CSV text")
+
+
+def read_header(path):
+    """The column names of a CSV's first line, exactly as written (BOM removed).
+
+    Args:
+        path: the CSV file.
+    """
+    with open(path, "rb") as f:
+        raw = f.readline()
+    try:
+        first = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BadRowError(f"{path}, line 1: not UTF-8 text ({err.reason} at byte "
+                          f"{err.start}); save the file as UTF-8 CSV") from None
+    if not first.strip():
+        raise BadRowError(f"{path}, line 1: the header line is blank; expected the column "
+                          f"names, e.g. {kp.COLUMNS[0]!r},...,'Image'")
+    try:
+        return next(csv.reader([first]))
+    except csv.Error as err:
+        raise BadRowError(f"{path}, line 1: not a readable CSV header ({err})") from None
+
+
+def check_header(path, columns):
+    """A BadRowError, with a hint, unless `columns` (``read_header``) form a
+    Kaggle-format header: known names, each once, and an ``Image`` column.
+
+    Args:
+        path: the file (named in the message).
+        columns: its column names as written.
+    """
+    seen = {}
+    for number, name in enumerate(columns, start=1):
+        if name in seen:
+            raise BadRowError(f"{path}, line 1: column {name!r} appears twice (columns "
+                              f"{seen[name]} and {number}); each column may appear once")
+        seen[name] = number
+    unknown = [c for c in columns if c not in KNOWN_COLUMNS]
+    if unknown:
+        raise BadRowError(f"{path}, line 1: {_unknown_columns_message(columns, unknown)}")
+    if "Image" not in seen:
+        raise BadRowError(f"{path}, line 1: there is no 'Image' column (the 9216 pixels "
+                          f"of each face)")
+
+
+def _unknown_columns_message(columns, unknown):
+    """What is wrong with a header with `unknown` names, short and with a hint."""
+    if len(columns) == 1:
+        for separator, name in _OTHER_SEPARATORS.items():
+            if separator in columns[0]:
+                return (f"the columns look separated by {name}; a Kaggle-format CSV is "
+                        f"comma-separated (save it as CSV with ',' as the separator)")
+    known = {c.lower(): c for c in KNOWN_COLUMNS}
+    if all(c.strip().lower() in known for c in unknown):
+        example = unknown[0]
+        case = ("upper-case" if example.strip().isupper() else
+                "lower-case" if example.strip().islower() else "differently written")
+        return (f"the columns look {case}: {example!r} should be "
+                f"{known[example.strip().lower()]!r} (names are case-sensitive, without spaces)")
+    named = repr(unknown[:MAX_NAMED_COLUMNS])
+    more = f" and {len(unknown) - MAX_NAMED_COLUMNS} more" if len(unknown) > MAX_NAMED_COLUMNS else ""
+    return (f"unknown columns {named}{more}; a Kaggle-format file has the 30 keypoint "
+            f"columns (e.g. {kp.COLUMNS[0]!r}), 'Image' and optionally 'ImageId'")
+
+
+def _duplicate_id_errors(image_ids, path, rows):
+    """{row: message} for each row whose ImageId an earlier row already has.
+
+    Args:
+        image_ids: (N,) ints; rows: the rows to compare (the readable ones).
+    """
+    first = {}
+    errors = {}
+    for i in rows:
+        key = int(image_ids[i])
+        if key in first:
+            errors[i] = (f"{path}, lines {first[key] + 2} and {i + 2}, column 'ImageId': "
+                         f"ImageId {key} appears twice; ImageIds must be unique")
+        else:
+            first[key] = i
+    return errors
+
+
+def read_kaggle_csv(path, on_bad_row="raise", max_rows=None, allow_empty=False):
     """Read a Kaggle-format CSV into a FaceSet.
 
     Args:
@@ -130,24 +242,35 @@ def read_kaggle_csv(path, on_bad_row="raise"):
         on_bad_row: "raise" (default) stops at the first bad row with a
             message naming file, line and column; "skip" drops bad rows and
             records how many in ``faceset.meta.attrs["skipped_rows"]``.
+        max_rows: read only the first rows (a quick check of a big file).
+        allow_empty: accept a file with a header but no data rows (else an error).
+
+    Raises:
+        BadRowError (a LandmarkError) naming the file, line and column: an
+        empty, compressed or non-UTF-8 file, a header with unknown, duplicated
+        or missing columns, a bad cell, a repeated ImageId, no data rows.
     """
     path = Path(path)
     if on_bad_row not in ("raise", "skip"):
         raise ValueError(f"on_bad_row must be 'raise' or 'skip', got {on_bad_row!r}")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: a folder, not a CSV file")
+    _check_file_kind(path)
+    check_header(path, read_header(path))
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                         nrows=max_rows, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRowError(f"{path}, line {_undecodable_line(path)}: not UTF-8 text; save "
+                          f"the file as UTF-8 CSV") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as err:
         raise BadRowError(f"{path}: not a readable CSV file "
-                          f"({str(err).strip().splitlines()[-1][:200]})") from None
-    unknown = [c for c in df.columns if c not in KNOWN_COLUMNS]
-    if unknown:
-        raise BadRowError(
-            f"{path}, line 1: unknown columns {unknown}; a Kaggle-format file has "
-            f"the 30 keypoint columns (e.g. {kp.COLUMNS[0]!r}), 'Image' and optionally 'ImageId'")
-    if "Image" not in df:
-        raise BadRowError(f"{path}, line 1: there is no 'Image' column")
+                          f"({_last_line(err)[:200]})") from None
+    if len(df) == 0 and not allow_empty:
+        raise BadRowError(f"{path}: no data rows (only the header line); expected one "
+                          f"row per face")
     keypoints, errors = _parse_keypoints(df, path)
     image_ids = None
     if "ImageId" in df:
@@ -160,6 +283,9 @@ def read_kaggle_csv(path, on_bad_row="raise"):
             images[i] = _parse_image(text, path, i).reshape(kp.IMAGE_SIZE, kp.IMAGE_SIZE)
         except BadRowError as err:
             errors.setdefault(i, str(err))
+    if image_ids is not None:
+        readable = [i for i in range(len(df)) if i not in errors]
+        errors.update(_duplicate_id_errors(image_ids, path, readable))
     if errors and on_bad_row == "raise":
         first = min(errors)
         message = _field_count_error(path, first, list(df.columns)) or errors[first]
@@ -173,8 +299,81 @@ def read_kaggle_csv(path, on_bad_row="raise"):
     return FaceSet(images[keep], keypoints[keep], meta)
 
 
+def _undecodable_line(path):
+    """The number (from 1) of the first line of `path` that is not UTF-8 text."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return "?"
+
+
+def _last_line(err):
+    lines = str(err).strip().splitlines()
+    return lines[-1] if lines else type(err).__name__
+
+
+# IdLookupTable.csv (the competition's list of what a submission must hold).
+LOOKUP_COLUMNS = ("RowId", "ImageId", "FeatureName")
+
+
+def read_lookup(path):
+    """Read and check an IdLookupTable.csv: RowId, ImageId, FeatureName (+ Location).
+
+    Args:
+        path: the file given as ``--lookup``.
+
+    Returns:
+        DataFrame with int RowId and ImageId and str FeatureName.
+
+    Raises:
+        LandmarkError naming the file (and line) for an empty, unreadable or
+        malformed table; FileNotFoundError if it is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--lookup {path}: no such IdLookupTable.csv")
+    where = f"--lookup {path}"
+    try:
+        _check_file_kind(path)
+    except BadRowError as err:
+        raise LandmarkError(f"--lookup {err}") from None
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise LandmarkError(f"{where}: not a readable CSV file ({_last_line(err)[:200]})") from None
+    missing = [c for c in LOOKUP_COLUMNS if c not in table.columns]
+    if missing:
+        raise LandmarkError(f"{where}: not an IdLookupTable.csv, missing columns {missing} "
+                            f"(expected {', '.join(LOOKUP_COLUMNS)})")
+    if len(table) == 0:
+        raise LandmarkError(f"{where}: no data rows (only the header line)")
+    for column in ("RowId", "ImageId"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() | (values != values.round()).to_numpy())
+        if len(bad):
+            raise LandmarkError(f"{where}, line {bad[0] + 2}, column {column!r}: expected an "
+                                f"integer, got {quote(table[column].iloc[bad[0]])}")
+        table[column] = values.astype(np.int64)
+    unknown = sorted(set(table["FeatureName"]) - set(kp.COLUMNS))
+    if unknown:
+        line = int(np.flatnonzero(table["FeatureName"].to_numpy() == unknown[0])[0]) + 2
+        raise LandmarkError(f"{where}, line {line}, column 'FeatureName': unknown keypoint "
+                            f"{quote(unknown[0])}; expected one of the 30 Kaggle columns "
+                            f"(e.g. {kp.COLUMNS[0]!r})")
+    return table
+
+
 def write_kaggle_csv(faceset, path, with_keypoints=True):
-    """Write a FaceSet as a Kaggle-format CSV, atomically (temp file + rename)."""
+    """Write a FaceSet as a Kaggle-format CSV, atomically (temp file + rename).
+
+    Args:
+        faceset: the faces (none: a header-only file).
+        path: the CSV file (or a temporary path an ``OutputSet`` handed out).
+        with_keypoints: write the 30 keypoint columns (test.csv has none).
+    """
     n = len(faceset)
     df = pd.DataFrame(index=range(n))
     if "ImageId" in faceset.meta:
@@ -182,7 +381,7 @@ def write_kaggle_csv(faceset, path, with_keypoints=True):
     if with_keypoints:
         for j, column in enumerate(kp.COLUMNS):
             df[column] = faceset.keypoints[:, j]
-    flat = faceset.images.reshape(n, -1)
+    flat = faceset.images.reshape(n, NUM_PIXELS)
     df["Image"] = [" ".join(map(str, row)) for row in flat.tolist()]
     with atomic_path(path) as tmp:
         # no float_format: pandas writes the shortest text that reads back as

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from ..core import keypoints as kp
 from ..core.errors import LandmarkError
+from . import augment as augmentation
 from .crop import to_uint8
 
 # A large epoch count for the endless training stream; fit() stops it.
@@ -43,10 +44,8 @@ def training_dataset(faces, batch_size, seed=0, augment=None, first_epoch=0):
         first_epoch: where to start the stream (for a resumed run).
     """
     if augment is not None and not callable(augment):
-        from . import augment as augment_module
-
-        recipe = augment_module.get_recipe(augment)
-        augment = lambda x, y, s: augment_module.augment_batch(x, y, recipe, s)  # noqa: E731
+        recipe = augmentation.get_recipe(augment)
+        augment = lambda x, y, s: augmentation.augment_batch(x, y, recipe, s)  # noqa: E731
     n = len(faces)
     if n < batch_size:
         batch_size = n

@@ -229,3 +229,24 @@ def load_splits(name="faces15", max_images=None, seed=config.SEED,
             if len(part) > cap:
                 splits[s] = part[np.sort(rng.choice(len(part), cap, replace=False))]
     return splits
+
+
+def dataset_split(name="faces15", split="test", **kwargs):
+    """The faces of one split of a dataset, exactly as training and evaluation use
+    them (``load_splits`` with no cap and the default validation share): faces15's
+    ``test`` is the 649 YouTube-Faces test faces the README's tables score.
+
+    ``python -m landmarklib convert --dataset faces15 --split test --out F`` writes it.
+
+    Args:
+        name: a dataset of DATASETS.
+        split: one of its splits (faces15: train, val, test, test_mtfl; kaggle: train, val).
+        **kwargs: passed to ``load_dataset`` (e.g. ``progress``).
+    """
+    if name not in DATASETS:
+        raise LandmarkError(f"--dataset {name}: unknown dataset; choose one of {', '.join(DATASETS)}")
+    splits = load_splits(name, **kwargs)
+    if split not in splits:
+        raise LandmarkError(f"--split {split}: dataset {name} has the splits "
+                            f"{', '.join(sorted(splits))}")
+    return splits[split]

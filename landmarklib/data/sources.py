@@ -10,14 +10,15 @@ Each source reads its public download layout from a ``root`` folder:
 Roots are found in this order: the ``root`` argument, an environment variable
 (``LANDMARKLIB_YOUTUBE_FACES``, ``LANDMARKLIB_MTFL``, ``LANDMARKLIB_KAGGLE``),
 the read-only copies in ``../shared/data/``, ``data/raw/<source>/``, and
-finally a download from the public home into ``data/raw/<source>/``.
+finally a download into ``data/raw/<source>/``: from the public home, else a
+mirror (``archives.py``: where from, checksums; ``download.py``: resuming,
+an atomic unpack checked by ``download_problems`` here).
 """
 import hashlib
 import os
-import shutil
-import urllib.request
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +27,14 @@ import pandas as pd
 from ..core import config
 from ..core import keypoints as kp
 from ..core.errors import LandmarkError, quote
+from . import archives
+from . import download as downloads  # find_root's `download` is a flag
 from .crop import crop_face, read_gray
 from .faceset import FaceSet
 from .kaggle_csv import read_kaggle_csv
 
-URLS = {
-    "youtube-faces": "https://s3.amazonaws.com/video.udacity-data.com/topher/2018/May/"
-                     "5aea1b91_train-test-data/train-test-data.zip",
-    "mtfl": "http://mmlab.ie.cuhk.edu.hk/projects/TCDCN/data/MTFL.zip",
-}
+# The primary download of each source; its mirrors and checksums: archives.ARCHIVES.
+URLS = {name: sources[0].url for name, sources in archives.ARCHIVES.items()}
 KAGGLE_COMPETITION = "facial-keypoints-detection"
 SOURCES = ("youtube-faces", "mtfl", "kaggle", "csv")
 MTFL_ATTRIBUTES = ("gender", "smile", "glasses", "pose")
@@ -52,6 +52,11 @@ _TEST_MARKERS = {
     "youtube-faces": "test_frames_keypoints.csv",
     "mtfl": "testing.txt",
     "kaggle": "test.csv",
+}
+# The photo folders a downloaded source's folder holds besides its two label lists.
+_PHOTO_FOLDERS = {
+    "youtube-faces": tuple(folder for _, folder in YOUTUBE_FACES_PARTS.values()),
+    "mtfl": ("lfw_5590", "net_7876", "AFLW"),
 }
 
 
@@ -93,35 +98,77 @@ def find_root(source, root=None, download=True, split="all"):
     if not download:
         raise FileNotFoundError(f"no local copy of {source} found")
     dest = config.DATA / "raw" / source
-    if source == "kaggle":
-        download_kaggle(dest)
-    else:
-        download_zip(URLS[source], dest)
+    if source != "kaggle":  # the primary, then its mirrors (see download.py)
+        return download_source(source, dest)
+    download_kaggle(dest)
     marker = next(dest.rglob(_MARKERS[source]), None)
     if marker is None:
         raise FileNotFoundError(f"downloaded {source} but found no {_MARKERS[source]} in {dest}")
     return marker.parent
 
 
+def download_source(source, dest, mirrors=None, progress=True):
+    """Download `source` into `dest` from its primary, else a mirror, checked whole.
+
+    Args:
+        source: "youtube-faces" or "mtfl".
+        dest: the cache folder, ``data/raw/<source>/``.
+        mirrors: ``archives.Source`` objects to try in order (default:
+            ``archives.sources_for(source)``).
+        progress: show progress bars.
+
+    Returns `dest`; raises ConnectionError with one line when every mirror failed.
+    """
+    return downloads.fetch(source, dest, download_layout(source), mirrors, progress)
+
+
+def download_layout(source):
+    """How ``download.fetch`` finds `source` in an archive (its training list) and checks it."""
+    return downloads.Layout(_MARKERS[source], partial(download_problems, source))
+
+
+def download_problems(source, root):
+    """What `root` lacks to be a whole download of `source` ([]: nothing).
+
+    Both label lists and the photo folders must be there, the lists must
+    read (with this module's readers), and every photo they name must be a
+    file, not a Git LFS pointer.
+
+    Args:
+        source: "youtube-faces" or "mtfl".
+        root: an unpacked dataset folder.
+    """
+    root = Path(root)
+    lists = (_MARKERS[source], _TEST_MARKERS[source])
+    problems = [f"no {name}" for name in lists + _PHOTO_FOLDERS[source]
+                if not (root / name).exists()]
+    for name in lists:
+        if not (root / name).is_file():
+            continue
+        try:
+            photos = _listed_photos(source, root / name)
+        except (LandmarkError, ValueError) as err:  # pandas' parser errors are ValueErrors
+            problems.append(f"{name} is not a readable label list ({str(err).splitlines()[0]})")
+            continue
+        problems += downloads.photo_problems(root, name, photos)
+    return problems
+
+
+def _listed_photos(source, list_file):
+    """The paths of the photos a downloaded label list names."""
+    root = list_file.parent
+    if source == "youtube-faces":
+        folder = dict(YOUTUBE_FACES_PARTS.values())[list_file.name]
+        return [root / folder / name for name in read_youtube_faces_list(list_file)[0]]
+    return [root / name for name in read_mtfl_list(list_file)["file"]]
+
+
 def download_zip(url, dest):
-    """Download and unpack a zip into `dest` (atomically: all or nothing)."""
-    dest = Path(dest)
-    tmp = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    archive = tmp / "download.zip"
-    print(f"downloading {url} ...")
-    try:
-        urllib.request.urlretrieve(url, archive)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ConnectionError(
-            f"could not download {url} ({err}); download it by hand and pass --root") from None
-    with zipfile.ZipFile(archive) as z:
-        z.extractall(tmp)
-    archive.unlink()
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
+    """Download and unpack a zip into `dest` (atomically: all or nothing).
+
+    Resumes an interrupted download; no checksum is known for an arbitrary URL.
+    """
+    downloads.install(archives.Source("url", url), dest)
 
 
 def download_kaggle(dest):

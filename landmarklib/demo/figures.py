@@ -3,9 +3,9 @@ import cv2
 import numpy as np
 
 from ..core import keypoints as kp
+from ..inference.measurements import measure
+from ..inference.video_io import open_video
 from . import smoothing
-from .measurements import measure
-from .video import open_video
 
 
 def read_frame(path, index):

@@ -1,5 +1,8 @@
-"""Temporal smoothing of keypoints: the One-Euro filter, and a tracker that
-keeps one filter per face by matching face boxes between frames.
+"""Temporal smoothing of keypoints: the One-Euro filter, one per tracked face.
+
+``Track`` is the filter of one face; ``tracking.FaceTracker``, the one tracker,
+keeps one per face it follows (it matches faces between frames by their
+keypoints and the image motion, see its module).
 
 The One-Euro filter (Casiez, Roussel and Vogel, CHI 2012) is a low-pass
 filter whose cutoff frequency rises with the speed of the signal:
@@ -26,8 +29,6 @@ from ..core import keypoints as kp
 MIN_CUTOFF = 0.5     # Hz: cutoff for a still face (lower = smoother, more lag)
 BETA = 0.5           # cutoff increase per (face unit / s) of speed (higher = less lag)
 D_CUTOFF = 1.0       # Hz: cutoff of the speed estimate itself
-IOU_MATCH = 0.3      # a box continues a track if their IoU is at least this
-MAX_MISSED = 5       # frames a track survives without its face
 SMOOTHERS = ("one-euro", "none")
 
 
@@ -68,18 +69,15 @@ class OneEuroFilter:
         return self.value.copy()
 
 
-def iou(a, b):
-    """Intersection over union of two boxes (x, y, w, h)."""
-    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    iw = max(0.0, min(ax1, bx1) - max(a[0], b[0]))
-    ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))
-    inter = iw * ih
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 class Track:
-    """One face followed across frames: its id, last box and filter."""
+    """The smoothing of one face followed across frames: its id, box and filter.
+
+    Args:
+        face_id: the face's id (``tracking.FaceTracker`` gives it).
+        box: (x, y, w, h) of the face when its track started (its width sets the face unit).
+        smooth: "one-euro" or "none" (keypoints returned as they are).
+        **filter_args: min_cutoff, beta, d_cutoff of the One-Euro filter.
+    """
 
     def __init__(self, face_id, box, smooth, **filter_args):
         self.id = face_id
@@ -93,61 +91,6 @@ class Track:
         if self.filter is None:
             return np.asarray(keypoints, dtype=np.float64)
         return self.filter(np.asarray(keypoints, dtype=np.float64) / self.unit, t) * self.unit
-
-
-class Tracker:
-    """Give each face a stable id and its own One-Euro filter.
-
-    Each frame, ``update`` matches the frame's boxes to the live tracks
-    (greedily, highest IoU first); unmatched boxes start new tracks, and a
-    track unmatched for more than ``max_missed`` frames ends.
-
-    Args:
-        smooth: "one-euro" or "none" (ids only, keypoints untouched).
-        iou_match: least IoU for a box to continue a track.
-        max_missed: frames a track may go without a box.
-        **filter_args: min_cutoff, beta, d_cutoff of the One-Euro filters.
-    """
-
-    def __init__(self, smooth="one-euro", iou_match=IOU_MATCH, max_missed=MAX_MISSED,
-                 **filter_args):
-        if smooth not in SMOOTHERS:
-            raise ValueError(f"unknown smoothing {smooth!r}; choose one of {SMOOTHERS}")
-        self.smooth, self.iou_match, self.max_missed = smooth, iou_match, max_missed
-        self.filter_args = filter_args
-        self.tracks = []
-        self._next_id = 0
-
-    def match(self, boxes):
-        """For each box, the live Track it continues (or None for a new face)."""
-        pairs = sorted(((iou(tr.box, b), i, j) for i, b in enumerate(boxes)
-                        for j, tr in enumerate(self.tracks)), reverse=True)
-        owner, taken = [None] * len(boxes), set()
-        for overlap, i, j in pairs:
-            if overlap < self.iou_match:
-                break
-            if owner[i] is None and j not in taken:
-                owner[i] = self.tracks[j]
-                taken.add(j)
-        return owner
-
-    def update(self, boxes, keypoints, t):
-        """Match, smooth, age the tracks; returns [(face_id, smoothed keypoints)]."""
-        owners = self.match(boxes)
-        out, seen = [], set()
-        for box, points, track in zip(boxes, keypoints, owners):
-            if track is None:
-                track = Track(self._next_id, box, self.smooth, **self.filter_args)
-                self._next_id += 1
-                self.tracks.append(track)
-            track.box, track.missed = np.asarray(box, dtype=np.float64), 0
-            seen.add(track.id)
-            out.append((track.id, track.smooth(points, t)))
-        for track in self.tracks:
-            if track.id not in seen:
-                track.missed += 1
-        self.tracks = [tr for tr in self.tracks if tr.missed <= self.max_missed]
-        return out
 
 
 def smooth_trajectory(keypoints, times, unit=1.0, **filter_args):

@@ -1,5 +1,6 @@
 """The comparison table of 04_evaluate: every model, with and without test-time
-flip, on every test split; as a DataFrame, a CSV and a LaTeX tabular.
+flip, on every test split; as a DataFrame and a CSV (``save_comparison``; the
+report's LaTeX of it: ``reporting.latex.write_comparison_table``).
 
 Its numbers are ``metrics.summary`` of the cached predictions of an
 ``evaluate.Evaluation``: exactly what ``python -m landmarklib evaluate``
@@ -12,24 +13,11 @@ import pandas as pd
 
 from ..core import config
 from ..core.files import atomic_path
-from .evaluate import FLIPS, SPLIT_LABELS, TEST_SPLITS, Evaluation, cached_timing
-from .tables import latex_escape
+from .evaluate import FLIPS, TEST_SPLITS, Evaluation, cached_timing
 
 COMPARISON_CSV = config.BUILD / "comparison.csv"
-COMPARISON_TEX = config.GENERATED / "comparison.tex"
 TABLE_COLUMNS = ("split", "model", "flip", "images", "rmse", "mae", "nme", "pck",
                  "failure_rate", "parameters", "ms_b256", "ms_b1")
-# column -> (LaTeX header, formatter, lower is better?)
-LATEX_COLUMNS = {
-    "rmse": ("RMSE", lambda v: f"{v:.2f}", True),
-    "mae": ("MAE", lambda v: f"{v:.2f}", True),
-    "nme": (r"NME\,\%", lambda v: f"{v:.2f}", True),
-    "pck": (r"PCK\,\%", lambda v: f"{100 * v:.1f}", False),
-    "failure_rate": (r"fail\,\%", lambda v: f"{100 * v:.1f}", True),
-    "parameters": ("params", lambda v: f"{v / 1e6:.2f}\\,M", None),
-    "ms_b256": (r"ms\,/\,face b256", lambda v: f"{v:.3f}", None),
-    "ms_b1": (r"ms\,/\,face b1", lambda v: f"{v:.2f}", None),
-}
 
 
 def comparison_table(evaluation, splits=TEST_SPLITS, flips=FLIPS, timing=True):
@@ -61,37 +49,14 @@ def comparison_table(evaluation, splits=TEST_SPLITS, flips=FLIPS, timing=True):
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
-# column -> (LaTeX header, formatter, lower is better?)
-def comparison_latex(table):
-    """The comparison table as a booktabs LaTeX tabular; best value per split in bold."""
-    cols = list(LATEX_COLUMNS)
-    header = " & ".join(["model", "flip"] + [LATEX_COLUMNS[c][0] for c in cols])
-    lines = [r"\begin{tabular}{ll" + "r" * len(cols) + "}", r"\toprule", header + r" \\"]
-    for split, part in table.groupby("split", sort=False):
-        lines += [r"\midrule",
-                  rf"\multicolumn{{{len(cols) + 2}}}{{l}}{{\emph{{{latex_escape(SPLIT_LABELS.get(split, split))}"
-                  rf" ({part['images'].iloc[0]} faces)}}}} \\"]
-        best = {c: (part[c].min() if low else part[c].max())
-                for c, (_, _, low) in LATEX_COLUMNS.items() if low is not None}
-        for _, row in part.iterrows():
-            cells = [latex_escape(row["model"]), "yes" if row["flip"] else "no"]
-            for c in cols:
-                value = row[c]
-                text = "--" if pd.isna(value) else LATEX_COLUMNS[c][1](value)
-                if c in best and value == best[c]:
-                    text = rf"\textbf{{{text}}}"
-                cells.append(text)
-            lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+def save_comparison(table, csv_path=None):
+    """Write the table as CSV (the report's findings read it); returns the path.
 
-
-def write_comparison(table, generated_dir=None, csv_path=None):
-    """Write the table as LaTeX (``comparison.tex``) and CSV; returns both paths."""
-    tex = Path(generated_dir) / COMPARISON_TEX.name if generated_dir else COMPARISON_TEX
+    Args:
+        table: ``comparison_table``'s DataFrame.
+        csv_path: default ``build/comparison.csv``.
+    """
     csv_path = Path(csv_path or COMPARISON_CSV)
-    with atomic_path(tex) as tmp:
-        tmp.write_text(comparison_latex(table))
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    return tex, csv_path
+    return csv_path

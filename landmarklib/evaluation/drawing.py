@@ -117,7 +117,7 @@ def draw_prediction(ax, image, truth, pred, title=""):
 
 def model_colors(names):
     """A fixed colour per model name: matplotlib's tab10 in ``models.REGISTRY`` order."""
-    from ..training.models import REGISTRY
+    from ..training.models import REGISTRY  # Keras: the data's figures do not load it
 
     order = list(REGISTRY) + [n for n in names if n not in REGISTRY]
     cmap = matplotlib.colormaps[MODEL_COLORMAP]

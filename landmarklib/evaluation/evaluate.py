@@ -22,8 +22,14 @@ import numpy as np
 
 from ..core import config, metrics
 from ..core import keypoints as kp
-from ..core.files import atomic_path, read_json, write_json
 from ..core.errors import LandmarkError
+from ..core.files import OutputSet, atomic_path, check_outputs, read_json, write_json
+from ..data import load_splits, read_kaggle_csv
+from ..data.registry import VALIDATION_FRACTION
+from ..inference import predict as inference
+from ..training import train as training
+from ..training.runs import PREDICTION_MODULES, RunStore, code_digest, load_run
+from .reframe import detector_framed
 
 PREDICTIONS = config.BUILD / "predictions"
 # test_detector: the YouTube-Faces test faces cropped from a face detector's
@@ -49,14 +55,12 @@ def _pck_threshold(run):
 
 def evaluate_faces(run, faces, flip=False):
     """``metrics.summary`` of `run`'s predictions on a labelled FaceSet."""
-    from ..inference.predict import predict
-
     if len(faces) == 0:
         raise LandmarkError("no faces to evaluate")
     if np.isnan(faces.keypoints).all():
         raise LandmarkError("the faces have no labelled keypoints; evaluation needs a "
                          "training.csv-like file (use `predict` for test.csv)")
-    pred = predict(run.model, faces.images, flip=flip)
+    pred = inference.predict(run.model, faces.images, flip=flip)
     return metrics.summary(faces.keypoints, pred, _pck_threshold(run))
 
 
@@ -88,21 +92,22 @@ def evaluate_cli(model_dir, csv_path, json_path=None, flip=False):
     The JSON has the keys of ``metrics.summary`` (``rmse``, ``mae``, ``nme``
     in percent, ``pck``, ``per_keypoint``, ...) plus ``model``, ``csv``, ``flip``.
     """
-    from ..data import read_kaggle_csv
-    from ..training.runs import load_run
-
-    run = load_run(model_dir)
+    inputs = [("--csv", csv_path)]
+    check_outputs([("--json", json_path)], inputs)  # before the evaluation, not after
     faces = read_kaggle_csv(csv_path)
+    run = load_run(model_dir)
     try:
         summary = evaluate_faces(run, faces, flip=flip)
     except ValueError as err:
         raise LandmarkError(f"{csv_path}: {err}") from None
     title = (f"{run.dir} ({run.version}) on {csv_path}"
              f"{', test-time flip' if flip else ''}")
+    if json_path:
+        with OutputSet(inputs) as outputs:
+            write_json({**summary, "model": str(run.dir), "csv": str(csv_path), "flip": flip},
+                       outputs.add(json_path, "--json"))
     print(format_summary(summary, title))
     if json_path:
-        write_json({**summary, "model": str(run.dir), "csv": str(csv_path), "flip": flip},
-                   json_path)
         print(f"wrote {json_path}")
     return summary
 
@@ -110,43 +115,25 @@ def evaluate_cli(model_dir, csv_path, json_path=None, flip=False):
 # --- runs, splits and cached predictions --------------------------------------------
 
 
-def load_runs(profile="smoke", versions=None, train_missing=True):
-    """Dict version -> Run for the profile (all of ``models.REGISTRY`` by default).
+def load_runs(profile="smoke", versions=None, train_missing=False):
+    """Kept for old callers: ``runs.RunStore().load_all(..., missing="skip")``.
 
-    With `train_missing` (default) each version goes through ``train.train``,
-    which loads a cached run and trains only what is missing or outdated;
-    without it, only run folders already on disk are opened.
+    Dict version -> Run of `profile` (all of ``models.REGISTRY`` by default):
+    only the runs already on disk, unless `train_missing` trains what is
+    missing (``notebook.load_runs`` is the same, but stops at a missing run).
     """
-    from ..training import models, runs as saved
-
-    versions = list(models.REGISTRY) if versions is None else list(versions)
-    profile = saved.resolve_profile(profile)
-    runs = {}
-    for version in versions:
-        if train_missing:
-            from ..training.train import train
-
-            run = train(version, profile)
-        else:
-            folder = saved.run_dir_for(version, profile)
-            run = saved.load_run(folder) if (folder / "results.json").exists() else None
-        if run is not None:
-            runs[version] = run
-    return runs
+    trainer = training.train if train_missing else None
+    return RunStore().load_all(profile, versions, missing="skip", trainer=trainer)
 
 
 @lru_cache(maxsize=4)
 def _splits(dataset, max_images, seed, validation_fraction):
-    from ..data import load_splits
-
     return load_splits(dataset, max_images=max_images, seed=seed,
                        validation_fraction=validation_fraction)
 
 
 def profile_splits(run):
     """The evaluation splits a run was scored on (the profile's data, caps, val share)."""
-    from ..data.registry import VALIDATION_FRACTION
-
     prof = run.config["profile"]
     return _splits(prof["dataset"], prof["max_images"], prof["seed"],
                    prof.get("validation_split", VALIDATION_FRACTION))
@@ -167,16 +154,13 @@ def cached_predictions(run, faces, split, flip=False, cache_dir=None):
     test-time flip), so a retrained model, changed data or an edit of how
     predictions are made never reads a stale array.
     """
-    from ..inference.predict import predict
-    from ..training.runs import PREDICTION_MODULES, code_digest
-
     cache_dir = Path(cache_dir or PREDICTIONS)
     key = run.config.get("key", "nokey")
     path = cache_dir / (f"{run.dir.name}-{key}-{split}{'-flip' if flip else ''}"
                         f"-{faces_digest(faces)}-{code_digest(PREDICTION_MODULES)[:8]}.npy")
     if path.exists():
         return np.load(path)
-    pred = predict(run.model, faces.images, flip=flip).astype(np.float32)
+    pred = inference.predict(run.model, faces.images, flip=flip).astype(np.float32)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, pred)
@@ -264,8 +248,6 @@ class Evaluation:
         """The FaceSet of `split` ("val", "test", "test_detector", "test_mtfl")."""
         if split == "test_detector":
             if "test_detector" not in self._memory:
-                from .reframe import detector_framed
-
                 self._memory["test_detector"] = detector_framed(self.faces("test"))[0]
             return self._memory["test_detector"]
         splits = profile_splits(next(iter(self.runs.values())))

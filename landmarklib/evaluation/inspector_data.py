@@ -8,7 +8,8 @@ import numpy as np
 
 from ..core import keypoints as kp
 from ..core import metrics
-
+from ..data.crop import decode_image, to_gray
+from ..inference import photo
 from .analysis import ATTRIBUTES
 
 ALL = "all"                      # an attribute filter that keeps every face
@@ -217,9 +218,6 @@ def crop_photo(data, model=None):
     Raises:
         ValueError: the bytes are not an image, no detector is available, or no face is found.
     """
-    from ..data.crop import decode_image, to_gray
-    from ..inference import photo
-
     image = decode_image(data, "the upload", color=True)
     try:
         detector = photo.default_detector()

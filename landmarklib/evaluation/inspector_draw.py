@@ -9,6 +9,11 @@ import cv2
 import numpy as np
 
 from ..core import keypoints as kp
+from ..data import augment
+from ..data.pipeline import to_model_input
+from ..inference.photo import to_photo
+from ..inference.predict import predict
+from .drawing import model_colors
 
 SCALE = 4                    # display pixels per crop pixel
 PANEL_GAP = 8                # display pixels between the face and the augmented face
@@ -27,16 +32,11 @@ PHOTO_WIDTH = 480            # an uploaded photo is drawn at most this wide
 
 
 def model_bgr(names):
-    """Dict name -> BGR colour, the same as the report's figures (``plots.model_colors``).
+    """Dict name -> BGR colour, the same as the report's figures (``drawing.model_colors``).
 
     Args:
         names: model names, in the order that fixes their colours.
     """
-    try:
-        from .drawing import model_colors
-    except ImportError:  # before plots.py was split
-        from .plots import model_colors
-
     return {n: tuple(int(round(255 * c)) for c in rgba[2::-1])
             for n, rgba in model_colors(list(names)).items()}
 
@@ -163,8 +163,6 @@ def photo_view(found, points, colors, scale=SCALE):
         colors: dict model -> BGR colour.
         scale: display pixels per crop pixel of the crop panel.
     """
-    from ..inference.photo import to_photo
-
     layers = [(p, colors[n], "cross") for n, p in points.items()]
     whole = photo_panel(found["photo"], found["box"], found["corners"],
                         lambda pts: to_photo(pts, found["framing"]), points, colors)
@@ -184,10 +182,6 @@ def augmented_view(faces, i, recipe, seed, models, colors, truth=True, scale=SCA
         truth: draw the transformed ground truth.
         scale: display pixels per crop pixel.
     """
-    from ..data import augment
-    from ..data.pipeline import to_model_input
-    from ..inference.predict import predict
-
     x, y = augment.augment_batch(to_model_input(faces.images[i:i + 1]),
                                  faces.keypoints[i:i + 1].astype(np.float32),
                                  augment.get_recipe(recipe), [seed, i])

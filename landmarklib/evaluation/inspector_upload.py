@@ -13,6 +13,7 @@ import html
 import ipywidgets as widgets
 
 from ..core import keypoints as kp
+from ..inference.predict import predict
 from . import inspector_data as data
 from .inspector_draw import encode_png, photo_view
 
@@ -46,8 +47,6 @@ class UploadPanel:
             self.upload_info.value = f"<b>{html.escape(name)}</b>: {html.escape(str(err))}"
             self.upload_result = {"error": str(err)}
             return self.upload_result
-        from ..inference.predict import predict
-
         crop = found["crop"]
         points = {n: kp.as_points(predict(m, crop[None])[0]) for n, m in self.models.items()}
         self.upload_image.value = encode_png(photo_view(found, points, self.colors, self.scale))

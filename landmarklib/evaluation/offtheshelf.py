@@ -24,7 +24,8 @@ import pandas as pd
 
 from ..core import config
 from ..core import keypoints as kp
-from ..data import face_frame, find_root, read_gray, read_mtfl_list, source_to_crop
+from ..core.files import read_json
+from ..data import face_frame, find_root, load_dataset, read_gray, read_mtfl_list, source_to_crop
 from ..data.sources import mtfl_keypoints, youtube_faces_annotations
 
 DLIB_UPSAMPLE_BELOW = 500  # px: smaller photos are searched at twice their size
@@ -198,8 +199,8 @@ def comparison(runs, flip=False, folder=None, faces=None):
     detector found are scored, for every method; ``missed`` counts the others.
     None when the detectors' predictions were never made.
     """
+    # Keras: not at the top, where the detectors' own venv (no TensorFlow) imports this module
     from ..core import metrics
-    from ..data import load_dataset
     from ..inference.predict import predict
 
     if not all(predictions_path(s, folder).exists() for s in SPLITS):
@@ -228,36 +229,6 @@ def comparison(runs, flip=False, folder=None, faces=None):
                             "missed": miss, "rmse": s["rmse"], "nme": s["nme"],
                             "failure_rate": 100 * s["failure_rate"], "ms_per_face": ms})
     return pd.DataFrame.from_records(records)
-
-
-def comparison_latex(table):
-    """The report's table: methods as rows, RMSE and NME per split as columns.
-
-    Without predictions (`table` None) a one-row table says how to make them.
-    """
-    from .tables import to_latex
-
-    if table is None:
-        note = pd.DataFrame({"": ["not run: make detectors-venv, then "
-                                  "python benchmarks/compare_detectors.py"]},
-                            index=pd.Index(["detectors"], name="method"))
-        return to_latex(note)
-    table = table[table["split"].isin(SPLITS)]
-    wide = table.pivot(index="method", columns="split", values=["rmse", "nme"])
-    out = pd.DataFrame(index=pd.Index(table["method"].unique(), name="method"))
-    for split, short in (("test", "YTF"), ("test_mtfl", "MTFL")):
-        out[f"{short} RMSE (px)"] = wide[("rmse", split)]
-        out[f"{short} NME (%)"] = wide[("nme", split)]
-    return to_latex(out, decimals=2)
-
-
-def write_comparison_latex(table, path):
-    """``comparison_latex(table)`` to `path`, atomically."""
-    from ..core.files import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(comparison_latex(table))
-    return path
 
 
 # --- the test videos ------------------------------------------------------------------------
@@ -305,8 +276,7 @@ def video_tables(videos):
     Only detectors whose CSVs exist for every video and were made from the same
     truth (``truth_digest`` in the CSV's ``truth`` column) are returned.
     """
-    from ..core.files import read_json
-    from .realworld import truth_path
+    from .realworld import truth_path  # Keras (core.metrics): see comparison
 
     out = {}
     for name in VIDEO_SLUGS:

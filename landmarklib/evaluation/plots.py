@@ -170,18 +170,17 @@ def augmentation_grid(images, keypoints, recipes, seed=0, save_to=None):
     Keypoints keep the report's side colours, so a flip visibly keeps "left"
     on the subject's left (the image's right).
     """
-    from ..data.augment import augment_batch
-    from ..data.pipeline import to_model_input
+    from ..data import augment, pipeline  # TensorFlow: only this figure needs it
 
     images = np.asarray(images)
     if images.dtype == np.uint8:
-        images = to_model_input(images.reshape(-1, kp.IMAGE_SIZE, kp.IMAGE_SIZE))
+        images = pipeline.to_model_input(images.reshape(-1, kp.IMAGE_SIZE, kp.IMAGE_SIZE))
     images = images.reshape(-1, kp.IMAGE_SIZE, kp.IMAGE_SIZE, 1).astype(np.float32)
     keypoints = np.asarray(keypoints, np.float32)
     fig, axes = plt.subplots(len(recipes), len(images), squeeze=False,
                              figsize=(PANEL_INCHES * len(images), PANEL_INCHES * len(recipes)))
     for row, (title, recipe) in zip(axes, recipes.items()):
-        out_images, out_points = augment_batch(images, keypoints, recipe, seed)
+        out_images, out_points = augment.augment_batch(images, keypoints, recipe, seed)
         for ax, image, points in zip(row, out_images.numpy(), out_points.numpy()):
             draw_face(ax, 255 * image[..., 0], points, size=6)
         row[0].text(-0.08, 0.5, title, transform=row[0].transAxes, rotation=90, va="center",

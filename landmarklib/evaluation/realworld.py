@@ -10,10 +10,10 @@ path is scored, in photo (or frame) pixels:
   ``predict-image`` runs it, keeping the largest face as the demo does (no
   peeking at the truth to pick a face). A photo with no face, or whose face
   is off by more than ``FAILURE_NME``, is a failure.
-* ``video_scores``: a test video of ``demo.testvideo.SCENARIOS`` (faces of
+* ``video_scores``: a test video of ``realworld_videos.SCENARIOS`` (faces of
   test people at 60-250 px, roll up to +-20 degrees, motion, blur, a
   brightness change, blank frames at the end) annotated by the ``video``
-  command's code (``demo.testvideo.evaluate_videos`` runs them all):
+  command's code (``realworld_videos.evaluate_videos`` runs them all):
   detection rate on face frames, false detections on blank frames, NME,
   failures, jitter and speed per video.
 * ``framing_errors``: how far the detector's first framing is from the
@@ -21,8 +21,9 @@ path is scored, in photo (or frame) pixels:
   set the augmentation of the detector-robust version (``v5``).
 
 NME is the mean point error in percent of the true inter-ocular distance,
-over the labelled keypoints (MTFL labels 5 of the 15). See 04_evaluate,
-"The real pipeline", and benchmarks/realworld.py.
+over the labelled keypoints (MTFL labels 5 of the 15). Every version through
+it, and the demo's version chosen from it: ``realworld_versions``. See
+04_evaluate, "The real pipeline", and benchmarks/realworld.py.
 """
 import math
 import time
@@ -34,6 +35,8 @@ import pandas as pd
 from ..core import keypoints as kp
 from ..core.metrics import FAILURE_NME, interocular, nme_per_image
 from ..data.crop import read_image
+from ..inference import photo
+from ..inference.framing import split_photos
 
 
 def photos_of_test_people(limit=None, seed=0):
@@ -42,7 +45,6 @@ def photos_of_test_people(limit=None, seed=0):
     ``inference.framing.split_photos`` of the registry's "test" (YouTube-Faces)
     and "test_mtfl" (MTFL testing.txt) splits; `limit` photos per source.
     """
-    from ..inference.framing import split_photos
 
     return (split_photos("test", limit=limit, seed=seed, sources=("youtube-faces",))
             + split_photos("test_mtfl", limit=limit, seed=seed, sources=("mtfl",)))
@@ -72,7 +74,6 @@ def photo_split(model, photos=None, detector=None, passes=None, limit=None):
         DataFrame: source, file, found (faces detected), nme (%; inf when no
         face was found), passes, ms (detect + predict).
     """
-    from ..inference import photo
 
     table = photo_split_models({"model": model}, photos, detector,
                                passes=(passes or photo.MAX_PASSES,), limit=limit)
@@ -95,7 +96,6 @@ def photo_split_models(models, photos=None, detector=None, passes=None, limit=No
         DataFrame: model, max_passes, then ``photo_split``'s columns; ms is the
         detection plus this model's prediction.
     """
-    from ..inference import photo
 
     predictors = {name: photo.as_predictor(m) for name, m in models.items()}
     detector = detector or photo.default_detector()
@@ -145,7 +145,6 @@ def errors_vs_truth(table, truth):
         (rows,) mean point errors in percent of the true inter-ocular distance
         (NME); inf for a row on a frame with no face.
     """
-    from ..core.metrics import interocular
 
     est = kp.as_points(table[list(kp.COLUMNS)].to_numpy(np.float64))
     out = np.full(len(est), np.inf)
@@ -158,7 +157,7 @@ def errors_vs_truth(table, truth):
 
 
 def truth_path(video):
-    """Where a test video's true keypoints are kept (``testvideo.scenario_videos``)."""
+    """Where a test video's true keypoints are kept (``realworld_videos.scenario_videos``)."""
     video = Path(video)
     return video.with_name(video.stem + "_truth.npy")
 
@@ -168,7 +167,7 @@ def video_scores(table, truth, stats=None):
 
     Args:
         table: the video CSV (DataFrame); truth: (frames, faces, 30) from
-            ``testvideo.make_test_video``; stats: ``annotate_video``'s result.
+            ``realworld_videos.make_test_video``; stats: ``annotate_video``'s result.
 
     Returns:
         dict: face frames, detection % (face frames with a face reported),
@@ -246,8 +245,6 @@ def framing_errors(detector=None, photos=None, count=200, seed=0):
         across the true eye line, in fractions of the true side), scale
         (first side / true side), roll (first - true, degrees).
     """
-    from ..inference import photo
-    from ..inference.framing import split_photos
 
     detector = detector or photo.default_detector()
     photos = split_photos("train", limit=count, seed=seed) if photos is None else photos

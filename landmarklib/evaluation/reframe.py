@@ -17,6 +17,7 @@ import numpy as np
 from ..core import keypoints as kp
 from ..data import FaceSet, find_root, read_gray
 from ..data.sources import youtube_faces_annotations
+from ..inference import photo
 
 
 def detector_framed(faces, root=None, detector=None):
@@ -32,8 +33,6 @@ def detector_framed(faces, root=None, detector=None):
         falls outside the crop), and how many photos had no face found or
         whose largest face is another one (its crop holds neither true eye).
     """
-    from ..inference import photo
-
     root = find_root("youtube-faces", root)
     detector = detector or photo.default_detector()
     source = youtube_faces_annotations(root)

@@ -32,6 +32,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..core import keypoints as kp
+from ..data import augment
 from . import inspector_data as data
 from .inspector_upload import UPLOAD_ACCEPT, UploadPanel  # noqa: F401
 from .inspector_draw import (CIRCLE_RADIUS, PANEL_GAP, SCALE, TRUTH_BGR,  # noqa: F401
@@ -391,9 +392,5 @@ class Inspector(UploadPanel):
 
 
 def _recipe_names():
-    """Augmentation recipes to offer: those of landmarklib.augment, if it is there."""
-    try:
-        from ..data import augment
-    except ImportError:
-        return []
+    """The augmentation recipes the inspector offers (``augment.RECIPES`` but "none")."""
     return [r for r in augment.RECIPES if r != "none"]

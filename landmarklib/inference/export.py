@@ -15,6 +15,9 @@ is faster than calling Keras (see benchmarks/video_speed.py).
 import contextlib
 import hashlib
 import io
+import os
+import re
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -24,14 +27,27 @@ import numpy as np
 from ..core import config
 from ..core import keypoints as kp
 from ..core.errors import LandmarkError
-from ..core.files import atomic_path
+from ..core.files import OutputSet, atomic_path
+from ..core.streams import without_stderr_lines
+from ..data import load_splits
+from ..data.kaggle_csv import read_kaggle_csv
 from ..data.pipeline import check_images, to_model_input
+from ..training.runs import load_run
 
 PARITY_TOLERANCE_PX = 1e-3   # largest allowed |TFLite - Keras| on any coordinate
 PARITY_IMAGES = 64           # images used for the check
 SYNTHETIC_GRID = 12          # synthetic parity images: random 12x12 grids, upscaled
 LATENCY_REPEATS = 100
 CACHE = config.BUILD / "tflite"  # conversions of saved runs, keyed by model.keras
+# TFLite's own C++ logger writes this INFO line when an interpreter first allocates
+# its tensors (whatever TensorFlow's log level); hidden when TF_CPP_MIN_LOG_LEVEL
+# asks for no INFO lines (the command line sets it unless --verbose).
+TFLITE_INFO_LINE = re.compile(r"^INFO: Created TensorFlow Lite XNNPACK delegate")
+
+
+def tflite_info_hidden():
+    """True if TF_CPP_MIN_LOG_LEVEL (>= 1) says INFO lines are not wanted."""
+    return os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0").strip() not in ("", "0")
 
 
 def check_landmark_model(model, where="model"):
@@ -135,7 +151,10 @@ class TFLitePredictor:
             return np.zeros((0, 2 * kp.NUM_KEYPOINTS), np.float32)
         if len(x) != self._batch:
             self.interpreter.resize_tensor_input(self._in, list(x.shape))
-            self.interpreter.allocate_tensors()
+            quiet = without_stderr_lines(TFLITE_INFO_LINE) if (
+                self._batch is None and tflite_info_hidden()) else contextlib.nullcontext()
+            with quiet:  # the first allocation logs the XNNPACK line
+                self.interpreter.allocate_tensors()
             self._batch = len(x)
         self.interpreter.set_tensor(self._in, x)
         self.interpreter.invoke()
@@ -162,8 +181,6 @@ def latency_ms(predictor, image, repeats=LATENCY_REPEATS):
 
 def real_crops(count=PARITY_IMAGES):
     """The first `count` test-split crops of the default dataset (uint8)."""
-    from ..data import load_splits
-
     return load_splits("faces15")["test"].images[:count]
 
 
@@ -194,8 +211,6 @@ def parity_images(csv_path=None, count=PARITY_IMAGES):
     """
     if csv_path is None:
         return synthetic_images(count), "synthetic images"
-    from ..data.kaggle_csv import read_kaggle_csv
-
     faces = read_kaggle_csv(csv_path)
     if len(faces) == 0:
         raise LandmarkError(f"{csv_path}: no faces to check the export on")
@@ -208,8 +223,14 @@ _FORMATS = {  # CLI option -> (file suffix, writer, predictor)
 }
 
 
-def export_checked(model, path, fmt, crops):
+def export_checked(model, path, fmt, crops, staging=None):
     """Export `model` as `fmt`, check parity on `crops`; returns a summary dict.
+
+    Args:
+        model: the Keras model; path: the file the user named; fmt: "tflite" or "onnx".
+        crops: (N, 96, 96) uint8 images for the parity check.
+        staging: where to write instead of `path` (a temporary file of an
+            ``OutputSet``, renamed by it when the whole command succeeds).
 
     A file that fails the parity check is removed and a ValueError raised.
     """
@@ -217,30 +238,34 @@ def export_checked(model, path, fmt, crops):
     path = Path(path)
     if path.suffix != suffix:
         raise LandmarkError(f"{path}: a {fmt} export should end in {suffix}")
-    write(model, path)
-    predictor = predictor_class(path)
+    written = Path(staging or path)
+    write(model, written)
+    predictor = predictor_class(written)
     diff = parity(model, predictor, crops)
     if diff > PARITY_TOLERANCE_PX:
-        path.unlink()
+        written.unlink()
         raise ValueError(f"{path}: {fmt} output differs from Keras by {diff:.2g} px "
                          f"(tolerance {PARITY_TOLERANCE_PX}); export removed")
-    return {"format": fmt, "path": str(path), "megabytes": path.stat().st_size / 1e6,
+    return {"format": fmt, "path": str(path), "megabytes": written.stat().st_size / 1e6,
             "max_diff_px": diff, "crops": len(crops),
             "latency_ms": latency_ms(predictor, crops[0])}
 
 
 def export_cli(args):
     """``python -m landmarklib export --model RUN [--tflite OUT] [--onnx OUT]``."""
-    from ..training.runs import load_run
-
     targets = {fmt: getattr(args, fmt) for fmt in _FORMATS if getattr(args, fmt, None)}
     if not targets:
         raise LandmarkError("give --tflite OUT.tflite and/or --onnx OUT.onnx")
     crops, what = parity_images(getattr(args, "csv", None))
     run = load_run(args.model)
     check_landmark_model(run.model, where=str(run.dir))
-    for fmt, path in targets.items():
-        s = export_checked(run.model, path, fmt, crops)
-        print(f"wrote {path}: {s['megabytes']:.1f} MB; parity on {s['crops']} {what}: "
-              f"max |{fmt} - Keras| = {s['max_diff_px']:.1e} px (tolerance "
-              f"{PARITY_TOLERANCE_PX}); latency {s['latency_ms']:.2f} ms per face (batch 1)")
+    inputs = [("--csv", getattr(args, "csv", None))]
+    lines = []
+    with OutputSet(inputs) as outputs:  # both files, or neither
+        for fmt, path in targets.items():
+            s = export_checked(run.model, path, fmt, crops, outputs.add(path, f"--{fmt}"))
+            lines.append(f"wrote {path}: {s['megabytes']:.1f} MB; parity on {s['crops']} "
+                         f"{what}: max |{fmt} - Keras| = {s['max_diff_px']:.1e} px (tolerance "
+                         f"{PARITY_TOLERANCE_PX}); latency {s['latency_ms']:.2f} ms per face "
+                         f"(batch 1)")
+    print("\n".join(lines))

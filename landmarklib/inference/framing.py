@@ -21,6 +21,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..core import keypoints as kp
+from ..data import find_root, load_dataset
+from ..data.crop import FACE_CENTRE, read_image
+from ..data.sources import mtfl_keypoints, read_mtfl_list, youtube_faces_annotations
+
 IMAGE_SIZE = 96          # crop side (px) the models take, as core.keypoints.IMAGE_SIZE
 HALF = IMAGE_SIZE / 2
 # The raw size from five points mirrors data.crop.face_frame: crop px between
@@ -150,9 +155,6 @@ def true_framing(keypoints):
     midpoint. For roll 0 it is exactly ``face_frame``'s square. Needs both
     eye centres and a mouth point (MTFL's two corners suffice).
     """
-    from ..core import keypoints as kp
-    from ..data.crop import FACE_CENTRE
-
     pts = kp.as_points(np.asarray(keypoints, dtype=np.float64))
     # Kaggle's right eye is the subject's right: the image-left one
     left, right = pts[kp.INDEX["right_eye_center"]], pts[kp.INDEX["left_eye_center"]]
@@ -235,9 +237,6 @@ def split_photos(split="train", limit=None, seed=0, sources=("youtube-faces", "m
         seed: of that choice.
         sources: which sources to take photos from.
     """
-    from ..data import find_root, load_dataset
-    from ..data.sources import mtfl_keypoints, read_mtfl_list, youtube_faces_annotations
-
     meta = load_dataset("faces15", progress=False).meta
     out = []
     for source in sources:
@@ -289,8 +288,6 @@ def calibrate(detector, count=200, seed=0):
         {"points": {...} (detectors with points), "box": {...}, "photos", "missed"};
         each fit has its medians, "iqr" and "by_source" (the medians per source).
     """
-    from ..data.crop import read_image
-
     fits = {"points": [], "box": []}
     sources = {"points": [], "box": []}
     missed = 0

@@ -16,8 +16,10 @@ people (never validation or test people); ``FramingBias.correct`` takes it
 out of a keypoint framing (``framing.calibrate`` is the detector's side of
 the same question: how its five points map to the true framing).
 ``photo.predictor_for_run`` attaches the bias of the run to its predictor
-(``cached_bias``: computed once per model file), so every path that frames
-from keypoints (``photo.keypoint_framing``) uses it.
+(``run_bias``: measured once per model file and saved in the run folder as
+``framing_bias.json``, so a copied run folder carries it and predicts the
+same anywhere, offline, without the training data), so every path that
+frames from keypoints (``photo.keypoint_framing``) uses it.
 
 Measured on the validation people (cpu runs, median NME, without -> with the
 correction): the heatmap model's videos 7.46 -> 6.48 % and its photos with 3
@@ -29,19 +31,28 @@ suits them better; the heatmap model follows a face across its crop and gains
 from framing by its keypoints. The demo's version is chosen with it on
 (04_evaluate). See 05_demo, "From a photo to our crop".
 """
+import hashlib
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
 from ..core import config
 from ..core.files import read_json, write_json
-from .framing import Framing, crop_framing, to_photo, true_framing
+from ..data.crop import read_image
+from ..data.sources import find_root
+from .framing import Framing, crop_framing, split_photos, to_photo, true_framing
 
 CALIBRATION_PHOTOS = 300   # training people's photos measured per model
 CALIBRATION_SEED = 1       # which ones (framing.split_photos)
 CALIBRATION_SOURCE = "youtube-faces"   # all 15 keypoints labelled: a full true framing
 CALIBRATION_FORMAT = 1     # bumped when what is measured changes (cache file name)
+# What ``split_photos`` opens to find training people's photos: the faces15
+# dataset (both its sources) and the calibration source's photos. Looked for
+# locally only: measuring never downloads.
+CALIBRATION_DATA = ("youtube-faces", "mtfl")
+RUN_FILE = "framing_bias.json"   # in the run folder (see ``training.runs``)
 
 
 @dataclass(frozen=True)
@@ -105,10 +116,8 @@ def measure_bias(predictor, photos=None, count=CALIBRATION_PHOTOS, seed=CALIBRAT
     Returns:
         FramingBias.
     """
-    from ..data.crop import read_image
-    from .framing import split_photos
-
     if photos is None:
+        check_calibration_data()
         photos = split_photos("train", limit=count, seed=seed, sources=(CALIBRATION_SOURCE,))
     trues, crops = [], []
     for _, path, keypoints in photos:
@@ -129,24 +138,112 @@ def measure_bias(predictor, photos=None, count=CALIBRATION_PHOTOS, seed=CALIBRAT
     return FramingBias(float(dx), float(dy), float(scale), float(roll), len(offsets))
 
 
+def check_calibration_data():
+    """FileNotFoundError unless the training photos ``measure_bias`` uses are here
+    (found locally: never downloaded, so a model used away from its data stays
+    offline)."""
+    for source in CALIBRATION_DATA:
+        find_root(source, download=False)
+
+
+def _legacy_path(model_digest, folder=None):
+    """Where the bias was cached before runs kept it: ``build/tflite/<digest>.bias-N.json``."""
+    return Path(folder or config.BUILD / "tflite") / f"{model_digest}.bias-{CALIBRATION_FORMAT}.json"
+
+
+def _measured(predictor):
+    """``measure_bias(predictor)``, or None (and one line) without the training photos."""
+    try:
+        return measure_bias(predictor)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"framing bias not measured (keypoint framing uncorrected): {error}")
+        return None
+
+
+def _from_dict(saved):
+    return FramingBias(**{f.name: saved[f.name] for f in fields(FramingBias) if f.name in saved})
+
+
 def cached_bias(model_digest, predictor, folder=None):
     """``measure_bias(predictor)``, measured once per model file and kept in `folder`.
 
     Without the training photos (a model used away from its data), no
-    correction is made and one line says so.
+    correction is made and one line says so. A run's predictor uses
+    ``run_bias`` (kept in the run folder) instead.
 
     Args:
         model_digest: identifies the model (e.g. a hash of its model.keras).
         predictor: the model's predictor.
         folder: default the TFLite cache (``build/tflite``).
     """
-    path = (folder or config.BUILD / "tflite") / f"{model_digest}.bias-{CALIBRATION_FORMAT}.json"
+    path = _legacy_path(model_digest, folder)
     if path.exists():
-        return FramingBias(**read_json(path))
-    try:
-        bias = measure_bias(predictor)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"framing bias not measured (keypoint framing uncorrected): {error}")
+        return _from_dict(read_json(path))
+    bias = _measured(predictor)
+    if bias is None:
         return NO_BIAS
     write_json(bias.to_dict(), path)
+    return bias
+
+
+def model_digest(run_dir):
+    """Short sha256 of a run's model.keras (what its saved bias belongs to)."""
+    h = hashlib.sha256()
+    with open(Path(run_dir) / "model.keras", "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def saved_bias(run_dir, digest=None):
+    """The bias saved in `run_dir`'s framing_bias.json, or None when there is none
+    for this model (none saved, another format, or the model was retrained since).
+
+    Args:
+        run_dir: a run folder.
+        digest: ``model_digest(run_dir)`` if already known.
+    """
+    path = Path(run_dir) / RUN_FILE
+    if not path.exists():
+        return None
+    saved = read_json(path)
+    if saved.get("format") != CALIBRATION_FORMAT or saved.get("model") != (digest or model_digest(run_dir)):
+        return None
+    return _from_dict(saved)
+
+
+def save_bias(run_dir, bias, digest=None):
+    """Write `bias` to `run_dir`/framing_bias.json (atomically), with the model it belongs to."""
+    record = {"format": CALIBRATION_FORMAT, "model": digest or model_digest(run_dir), **bias.to_dict()}
+    return write_json(record, Path(run_dir) / RUN_FILE)
+
+
+def run_bias(run_dir, predictor, digest=None):
+    """The framing bias of the run in `run_dir`, kept in the run folder.
+
+    Read from its framing_bias.json when that belongs to this model file;
+    else taken over from the old cache (``build/tflite``) or measured on
+    training people's photos (``measure_bias``), and saved there. Without a
+    saved bias and without the training photos, no correction is made, one
+    line says so, and nothing is downloaded.
+
+    Args:
+        run_dir: a run folder (``models/v4-cpu``).
+        predictor: the run's predictor (what is measured).
+        digest: ``model_digest(run_dir)`` if already known.
+    """
+    digest = digest or model_digest(run_dir)
+    bias = saved_bias(run_dir, digest)
+    if bias is not None:
+        return bias
+    legacy = _legacy_path(digest)
+    bias = _from_dict(read_json(legacy)) if legacy.exists() else _measured(predictor)
+    if bias is None:
+        return NO_BIAS
+    try:
+        save_bias(run_dir, bias, digest)
+    except PermissionError as error:  # a read-only run folder: keep it in the build cache
+        if not legacy.exists():
+            print(f"framing bias not saved in the run folder ({error}); kept in {legacy}")
+            write_json(bias.to_dict(), legacy)
     return bias

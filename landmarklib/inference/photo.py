@@ -91,6 +91,7 @@ def make_predictor(model, backend="tflite"):
             (a ``tf.function`` with a fixed input signature) or "keras" (eager
             calls: simple but ~10x slower per face).
     """
+    # TensorFlow: loaded with the model, not by the photo pipeline's geometry
     from ..data.pipeline import to_model_input
     from . import export
 
@@ -113,11 +114,12 @@ def predictor_for_run(model_dir, calibrate=True):
 
     Args:
         model_dir: a run folder such as ``models/v4-cpu``.
-        calibrate: attach the model's framing bias (``framing_bias.cached_bias``,
-            measured once per model on training people's photos) as
-            ``predictor.framing_bias``: keypoint framing (``keypoint_framing``)
-            then takes it out.
+        calibrate: attach the model's framing bias (``framing_bias.run_bias``:
+            saved in the run folder, measured once per model on training
+            people's photos) as ``predictor.framing_bias``: keypoint framing
+            (``keypoint_framing``) then takes it out.
     """
+    # Keras and TensorFlow: loaded with the model (see make_predictor)
     from ..training.runs import load_run
     from . import export
 
@@ -126,7 +128,7 @@ def predictor_for_run(model_dir, calibrate=True):
     tflite = export.cached_tflite(run)
     predictor = export.TFLitePredictor(tflite)
     if calibrate:
-        predictor.framing_bias = framing_bias.cached_bias(tflite.stem, predictor)
+        predictor.framing_bias = framing_bias.run_bias(run.dir, predictor)
     return predictor
 
 

@@ -1,16 +1,22 @@
 """The repository's address as one setting: ``make colab-links REPO=owner/name``.
 
 ``notebook.REPO_URL`` is the setting. ``rewrite(repo)`` changes it and every
-place that spells it: the notebooks' Colab badges and setup (clone) cells and
-the README's badges and clone lines. ``disagreements()`` lists the places that
-do not follow the setting (the test asserts there are none).
+place that spells it: the notebooks' Colab badges, their setup cells and the
+README's badges and clone lines. ``disagreements()`` lists the places that do
+not follow the setting (the test asserts there are none).
+
+The setup cell (the first code cell of every notebook) has one source,
+``notebook.colab_setup_source``: ``write_setup_cells`` writes it into every
+notebook (``rewrite`` does, with the new address) and ``setup_cell_drift``
+lists the notebooks whose cell differs from it.
 
     python -m landmarklib.reporting.colablinks owner/name
 """
-import json
 import re
 import sys
 from pathlib import Path
+
+import nbformat
 
 from ..core import config, files
 from . import notebook
@@ -24,12 +30,61 @@ NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*/[A-Za-z0-9][A-Za-z0-9._-]*?"
 PLACES = (re.compile(rf"(colab\.research\.google\.com/github/)({NAME})(?=/blob/)"),
           re.compile(rf"(git clone[^\n]*?https://github\.com/)({NAME})(?=\.git\b|[\s\"'`]|$)", re.M))
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-SETUP_MARKER = "# Setup: on Colab"
 
 
 def _write(path, text):
     with files.atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def _read_notebook(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _write_notebook(path, nb):
+    """Write `nb` as the notebooks are stored (nbformat's layout, a final newline)."""
+    _write(path, nbformat.writes(nb) + "\n")
+
+
+def setup_cell(nb):
+    """The first code cell of a notebook (its setup cell)."""
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if not code:
+        raise ValueError("the notebook has no code cell, so no setup cell")
+    return code[0]
+
+
+def setup_cell_drift(notebooks_dir=NOTEBOOKS, repo_url=None):
+    """Names of the notebooks whose setup cell is not ``notebook.colab_setup_source(repo_url)``.
+
+    Args:
+        notebooks_dir: folder of the ``*.ipynb``.
+        repo_url: the address the cell clones (default: the setting, ``notebook.REPO_URL``).
+    """
+    expected = notebook.colab_setup_source(repo_url or notebook.REPO_URL)
+    return [path.name for path in sorted(Path(notebooks_dir).glob("*.ipynb"))
+            if setup_cell(_read_notebook(path)).source != expected]
+
+
+def write_setup_cells(notebooks_dir=NOTEBOOKS, repo_url=None):
+    """Write the one setup cell source into every notebook's first code cell.
+
+    The cell keeps its id and metadata; it has no outputs. Returns the notebooks changed.
+
+    Args:
+        notebooks_dir: folder of the ``*.ipynb``.
+        repo_url: the address the cell clones (default: the setting, ``notebook.REPO_URL``).
+    """
+    expected = notebook.colab_setup_source(repo_url or notebook.REPO_URL)
+    changed = []
+    for path in sorted(Path(notebooks_dir).glob("*.ipynb")):
+        nb = _read_notebook(path)
+        cell = setup_cell(nb)
+        if cell.source != expected or cell.outputs or cell.execution_count is not None:
+            cell.source, cell.outputs, cell.execution_count = expected, [], None
+            _write_notebook(path, nb)
+            changed.append(path)
+    return changed
 
 
 def repo_name(url=None):
@@ -63,17 +118,17 @@ def rewrite(repo, notebooks_dir=NOTEBOOKS, readme=README, setting_file=SETTING_F
         _write(setting_file, new)
         changed.append(Path(setting_file))
     for path in sorted(Path(notebooks_dir).glob("*.ipynb")):
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        nb = _read_notebook(path)
         touched = False
-        for cell in nb["cells"]:
-            text = "".join(cell["source"])
-            new = _rewrite_text(text, repo)
-            if new != text:
-                cell["source"] = new.splitlines(keepends=True)
+        for cell in nb.cells:
+            new = _rewrite_text(cell.source, repo)
+            if new != cell.source:
+                cell.source = new
                 touched = True
         if touched:
-            _write(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+            _write_notebook(path, nb)
             changed.append(path)
+    changed += [p for p in write_setup_cells(notebooks_dir, url) if p not in changed]
     if readme and Path(readme).exists():
         text = Path(readme).read_text(encoding="utf-8")
         new = _rewrite_text(text, repo)

@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..core import config
 from ..core.files import atomic_path, read_json, write_json
-from ..demo.realworld_versions import choice_path
+from ..training.models import REGISTRY
+from ..training.runs import RunStore
 
 EVIDENCE = config.BUILD / "findings"            # per profile: attributes.csv, video.json, ...
 COMPARISON_CSV = config.BUILD / "comparison.csv"
@@ -34,21 +35,18 @@ def collect(profile, models_dir=None, comparison_csv=None, evidence_dir=None):
         evidence_dir: where ``save_attributes`` and ``save_video`` wrote (default
             ``build/findings``).
     """
-    from ..training.models import REGISTRY
-
-    models_dir = Path(models_dir or config.MODELS)
+    folder = Path(evidence_dir or EVIDENCE) / profile
+    store = RunStore(models_dir, findings_dir=folder.parent)
     nme = {}
     for version in REGISTRY:
-        path = models_dir / f"{version}-{profile}" / "results.json"
-        if path.exists():
-            for split, values in read_json(path)["splits"].items():
-                if values.get("nme") is not None:
-                    nme.setdefault(split, {})[version] = float(values["nme"])
+        results = store.results(version, profile)
+        for split, values in (results["splits"] if results else {}).items():
+            if values.get("nme") is not None:
+                nme.setdefault(split, {})[version] = float(values["nme"])
     ok = _merge_comparison(nme, Path(comparison_csv or COMPARISON_CSV))
-    folder = Path(evidence_dir or EVIDENCE) / profile
     attributes = folder / "attributes.csv"
     video, real = folder / "video.json", folder / "realworld.csv"
-    choice = choice_path(profile, folder.parent)
+    choice = store.choice_path(profile)
     return {"nme": nme, "comparison_profile_ok": ok,
             "attributes": pd.read_csv(attributes) if attributes.exists() else None,
             "video": read_json(video) if video.exists() else None,

@@ -28,9 +28,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.files import atomic_path
+from ..evaluation.analysis import SIGNIFICANT_Z
+from ..inference import photo
+from ..training import models
 # The evidence (what the notebooks saved for the report) lives in .evidence;
 # lm.findings.save_* is what the notebooks call.
 from .evidence import EVIDENCE, collect, save_attributes, save_realworld, save_video  # noqa: F401
+from .results import VERSION_LABELS
 
 FINDINGS_TEX = "findings.tex"
 META_TEX = "meta.tex"
@@ -39,11 +43,12 @@ SPLIT_NAMES = {"test": "the YouTube-Faces test faces", "test_detector": "detecto
 SPLIT_MACROS = {"test": "Test", "test_detector": "Detector", "test_mtfl": "Mtfl"}
 PLAIN = "v2"                                   # no augmentation: what V3 and V4 are compared to
 AUGMENTED = ("v3", "v4")
-SIGNIFICANT_Z = 1.96                           # as evaluate.attribute_findings
 NOT_MEASURED = r"\emph{not measured}"
 TITLE_ENV, AUTHOR_ENV = "LANDMARKLIB_REPORT_TITLE", "LANDMARKLIB_REPORT_AUTHOR"
+NUMBER_WORDS = ("One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+# the count follows the registry (it said "Six" beside seven versions once)
 DEFAULT_TITLE = (r"Facial Landmark Detection on $96\times96$ Faces:\\ "
-                 "Masked Losses, Augmentation and Six Model Versions")
+                 f"Masked Losses, Augmentation and {NUMBER_WORDS[len(models.REGISTRY) - 1]} Model Versions")
 DEFAULT_AUTHOR = "The landmarklib contributors"
 
 
@@ -51,8 +56,9 @@ DEFAULT_AUTHOR = "The landmarklib contributors"
 
 
 def version_label(version):
-    """"v4" -> "V4"; other names stay as they are."""
-    return version.upper() if version[1:].isdigit() else version
+    """How the text names `version` (``results.VERSION_LABELS``: "v4" -> "V4"); other
+    names (a detector's) stay as they are."""
+    return VERSION_LABELS.get(version, version)
 
 
 def points(value):
@@ -100,7 +106,7 @@ def augmentation(nme):
     macros = {}
     for version in AUGMENTED:
         tag = version_label(version)
-        word = {"v3": "Vthree", "v4": "Vfour"}[version]
+        word = models.get_version(version).macro_word
         test = _change(nme, "test", version, PLAIN)
         detector = _change(nme, "test_detector", version, PLAIN)
         macros[f"Find{word}TestChange"] = _signed(test)
@@ -201,14 +207,11 @@ NO_CHOICE = "the evaluation notebook has not chosen one for this profile yet."
 def realworld(table, choice=None):
     """Sentences: the best version on framed crops, photos and videos; then the detectors;
     then the demo's version (chosen on validation people, `choice`) on the test people."""
-    from ..inference.photo import MAX_PASSES
-    from ..training.models import REGISTRY
-
-    ours = None if table is None else table[table.index.isin(list(REGISTRY))]
+    ours = None if table is None else table[table.index.isin(list(models.REGISTRY))]
     if ours is None or ours.empty:
         return {"FindRealSentence": "The real pipeline was not scored for this profile.",
                 "FindRealDetectorsSentence": "", "FindDemoChoiceSentence": NO_CHOICE}
-    photos = f"photos YTF {MAX_PASSES}p"    # as predict-image runs it
+    photos = f"photos YTF {photo.MAX_PASSES}p"    # as predict-image runs it
     photos = photos if photos in ours else [c for c in ours if c.startswith("photos YTF")][-1]
     columns = {"framed": "framed YTF", "photos": photos, "videos": "videos"}
     best = {name: version_label(ours[col].idxmin()) for name, col in columns.items()}
@@ -226,7 +229,7 @@ def realworld(table, choice=None):
             f"over photos and videos, {percent(choice['worst_median_nme'][v])}, was the lowest; "
             f"on the test people it has {percent(ours.loc[v, photos])} on photos and "
             f"{percent(ours.loc[v, 'videos'])} on videos.")
-    others = table[~table.index.isin(list(REGISTRY))]
+    others = table[~table.index.isin(list(models.REGISTRY))]
     col = "photos YTF 1p"                   # the detectors' own framing: one pass
     if col in others and others[col].notna().any():
         name = others[col].idxmin()

@@ -1,56 +1,117 @@
-"""``report/generated/*.tex``: the report's tables and one ``\\newcommand`` per
-number its text quotes, written from the ``results.json`` of a profile's runs.
+"""LaTeX, written in one place: escaping, booktabs tabulars of DataFrames, TeX macro
+names and ``\\newcommand`` lines, number formats, and the tables the notebooks write
+into ``report/generated/`` (01_explore's dataset sizes, 04_evaluate's comparison,
+detectors and real-pipeline tables).
 
-A version that has not been trained shows "not run", so a partial report
-still compiles. Tables are booktabs ``tabular``s (``\\usepackage{booktabs}``).
+A table file holds only the ``tabular``: the report wraps it in its own
+``table`` with a caption (``\\input{generated/dataset_sizes.tex}``), and needs
+``\\usepackage{booktabs}``. The report's files made from a profile's runs
+(results tables and macros) are written by ``reporting.generated`` with these.
 """
 import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..core import config
 from ..core.files import atomic_path
-from ..core.metrics import FAILURE_NME
-from ..data import recipes, registry
-from ..evaluation.tables import latex_escape, to_latex
+from ..evaluation.evaluate import SPLIT_LABELS
+from ..evaluation.offtheshelf import SPLITS as DETECTOR_SPLITS
+from ..evaluation.tables import TOTAL
 from ..training import models
-from .results import METRICS, TEST_SPLITS, VERSION_LABELS, collect_results, versions_frame
+from .results import VERSION_LABELS
 from .runner import format_duration
 
-UNITS = {"rmse": r"\,px", "mae": r"\,px", "nme": r"\,\%", "pck": r"\,\%", "failure_rate": r"\,\%"}
-# Split names in macro names: letters only (\VfourTestRmse, \VfourMtflNme, ...).
-SPLIT_MACRO = {"val": "Val", "val_flip": "ValFlip", "test": "Test", "test_flip": "TestFlip",
-               "test_mtfl": "Mtfl", "test_mtfl_flip": "MtflFlip"}
-METRIC_MACRO = {"rmse": "Rmse", "mae": "Mae", "nme": "Nme", "pck": "Pck", "failure_rate": "Fail"}
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-DATA_DESCRIPTIONS = {
-    "faces15": "YouTube-Faces (Udacity download, 15 keypoints mapped from iBUG's 68) "
-               "and MTFL (5 keypoints labelled, 10 missing)",
-    "kaggle": "the Kaggle Facial Keypoints Detection training.csv",
-}
-# Each version is compared with the one it changes (\ChangeVtwoTestNme: "0.12 points lower").
-COMPARED_WITH = {"v2": "v1", "v3": "v2", "v4": "v3", "v5": "v4", "heatmap": "v4",
-                 "transfer": "v4"}
 NOT_RUN = r"\emph{not run}"
 MISSING = "--"
-# How the augment table writes each recipe field.
-RECIPE_FORMATS = {
-    "rotation": lambda v: rf"$\pm{v:g}^\circ$",
-    "flip": lambda v: rf"$p={v:g}$",
-    "scale": lambda v: rf"zoom {v[0]:g}--{v[1]:g}",
-    "shift": lambda v: rf"shift $\pm{100 * v:g}\,\%$",
-    "perspective": lambda v: rf"corners $\pm{100 * v:g}\,\%$",
-    "brightness": lambda v: rf"$\pm{v:g}$",
-    "contrast": lambda v: rf"contrast {v[0]:g}--{v[1]:g}",
-    "gamma": lambda v: rf"{v[0]:g}--{v[1]:g}",
-    "blur": lambda v: rf"$p={v:g}$",
-    "blur_sigma": lambda v: rf"$\sigma$ {v[0]:g}--{v[1]:g}\,px",
-    "noise": lambda v: rf"$\sigma\le{v:g}$",
-    "cutout": lambda v: rf"$p={v:g}$",
-    "cutout_size": lambda v: rf"sides {v[0]:g}--{v[1]:g}",
+LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}"}
+COMPARISON_TEX = config.GENERATED / "comparison.tex"
+# 04_evaluate's comparison: column -> (LaTeX header, formatter, lower is better?)
+COMPARISON_COLUMNS = {
+    "rmse": ("RMSE", lambda v: f"{v:.2f}", True),
+    "mae": ("MAE", lambda v: f"{v:.2f}", True),
+    "nme": (r"NME\,\%", lambda v: f"{v:.2f}", True),
+    "pck": (r"PCK\,\%", lambda v: f"{100 * v:.1f}", False),
+    "failure_rate": (r"fail\,\%", lambda v: f"{100 * v:.1f}", True),
+    "parameters": ("params", lambda v: f"{v / 1e6:.2f}\\,M", None),
+    "ms_b256": (r"ms\,/\,face b256", lambda v: f"{v:.3f}", None),
+    "ms_b1": (r"ms\,/\,face b1", lambda v: f"{v:.2f}", None),
 }
+# The real pipeline per version (04_evaluate's realworld_table.tex): column groups
+# over ``realworld_versions.compare_versions``' columns (short headers fit the page).
+REALWORLD_GROUPS = (("framed", {"framed YTF": "YTF", "framed MTFL": "MTFL"}),
+                    ("photos", {"photos YTF 1p": "YTF 1p", "photos YTF 3p": "YTF 3p",
+                                "photos MTFL 1p": "MTFL 1p", "photos MTFL 3p": "MTFL 3p",
+                                "photo failures %": "failed"}),
+                    ("videos", {"videos": "NME", "video failures %": "failed"}))
+
+
+# --- writing LaTeX ----------------------------------------------------------------------
+
+
+def latex_escape(text):
+    """`text` with LaTeX's special characters escaped."""
+    return "".join(LATEX_SPECIALS.get(c, c) for c in str(text))
+
+
+def _cell(value, decimals, escape=True):
+    """A table cell: 1,234 / 2.5 / "--" for NaN / escaped text (raw LaTeX without `escape`)."""
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}"
+    if isinstance(value, (float, np.floating)):
+        return "--" if np.isnan(value) else f"{value:,.{decimals}f}"
+    return latex_escape(value) if escape else str(value)
+
+
+def to_latex(table, decimals=1, index=True, escape=True):
+    """A booktabs ``tabular`` of a DataFrame (``Styler.to_latex(hrules=True)``).
+
+    Args:
+        table: the DataFrame; its index becomes the first column (named by
+            ``table.index.name``) unless `index` is False.
+        decimals: digits after the point for floats (NaN: "--").
+        index: write the index as the first column.
+        escape: escape text cells and headers; False for cells already in LaTeX.
+
+    Numbers are right-aligned with thousands separators, text is escaped
+    (``latex_escape``); a last row named ``total`` gets a rule of its own above it.
+    """
+    frame = table.reset_index() if index else table.reset_index(drop=True)
+    if index:
+        frame = frame.rename(columns={frame.columns[0]: table.index.name or ""})
+    text_columns = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    styler = (frame.style.hide(axis="index")
+              .format(lambda v: _cell(v, decimals, escape))
+              .format_index(latex_escape if escape else str, axis=1))
+    latex = styler.to_latex(hrules=True, column_format="".join(
+        "l" if c in text_columns else "r" for c in frame.columns))
+    lines = latex.splitlines()
+    last = len(lines) - 3   # the last row, before \bottomrule and \end{tabular}
+    if len(frame) > 1 and lines[last].startswith(f"{TOTAL} &"):
+        lines.insert(last, r"\midrule")
+    return "\n".join(lines) + "\n"
+
+
+def write_tex(text, path):
+    """Write LaTeX `text` to `path` atomically (nothing half-written); returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return path
+
+
+def write_latex(table, path, **kwargs):
+    """Write ``to_latex(table, **kwargs)`` to `path` atomically; returns the path.
+
+    Args:
+        table: a DataFrame (e.g. ``tables.dataset_sizes(faces)``, 01_explore).
+        path: the .tex file.
+        **kwargs: of ``to_latex`` (decimals, index, escape).
+    """
+    return write_tex(to_latex(table, **kwargs), path)
 
 
 def macro_name(*parts):
@@ -58,30 +119,18 @@ def macro_name(*parts):
     words = []
     for part in parts:
         for piece in re.split(r"[_\W]+", str(part)):
-            piece = re.sub(r"\d", lambda m: DIGIT_WORDS[int(m.group())], piece)
             if piece:
-                words.append(piece[0].upper() + piece[1:])
+                words.append(models.tex_word(piece))
     name = "".join(words)
     if not re.fullmatch(r"[A-Za-z]+", name):
         raise ValueError(f"cannot make a TeX macro name from {parts!r} (got {name!r})")
     return name
 
 
-def _with_unit(metric, value):
-    """A metric as the text quotes it: "3.21\\,px", "12.40\\,\\%"; "--" if undefined."""
-    text = _fmt(metric, value)
-    return text if text == MISSING else text + UNITS[metric]
-
-
-def _newcommand(name, value, comment=None):
+def newcommand(name, value, comment=None):
+    """``\\newcommand{\\name}{value}``, with a ``% comment`` if given."""
     line = f"\\newcommand{{\\{name}}}{{{value}}}"
     return f"{line}  % {comment}" if comment else line
-
-
-def _fmt(metric, value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return MISSING
-    return METRICS[metric][1](value)
 
 
 def format_count(n):
@@ -98,251 +147,102 @@ def format_seconds(seconds):
     return format_duration(seconds).replace(" ", r"\,")
 
 
-def results_table_tex(found, profile):
-    """The main results table: test metrics per version on both test sets."""
-    metric_cols = "r" * len(METRICS)
-    lines = [
-        "% Generated by landmarklib.report from models/*-" + profile + "/results.json. Do not edit.",
-        r"\begin{table}[tbp]",
-        r"\centering\small\setlength{\tabcolsep}{3pt}",
-        rf"\caption{{Test results of every model version (profile \texttt{{{latex_escape(profile)}}}). "
-        r"RMSE and MAE in pixels of the $96\times96$ crop; NME in percent of the "
-        r"inter-ocular distance; PCK: percentage of keypoints within \PckThreshold\,px; fail: "
-        r"percentage of images with NME above \FailureNme\,\%. Lower is better except PCK.}",
-        r"\label{tab:results}",
-        rf"\begin{{tabular}}{{l{metric_cols}@{{\hspace{{8pt}}}}{metric_cols}rr}}",
-        r"\toprule",
-        " & " + " & ".join(rf"\multicolumn{{{len(METRICS)}}}{{c}}{{{title}}}"
-                           for title in TEST_SPLITS.values()) + r" & & \\",
-        "".join(rf"\cmidrule(lr){{{2 + i * len(METRICS)}-{1 + (i + 1) * len(METRICS)}}}"
-                for i in range(len(TEST_SPLITS))),
-        "version & " + " & ".join(h for _ in TEST_SPLITS for h, _f in METRICS.values())
-        + r" & params & time \\",
-        r"\midrule",
-    ]
-    width = len(TEST_SPLITS) * len(METRICS) + 2
-    for version, run in found.items():
-        label = VERSION_LABELS[version]
-        if run is None:
-            lines.append(rf"{label} & \multicolumn{{{width}}}{{c}}{{{NOT_RUN}}} \\")
-            continue
-        results = run[0]
-        cells = [_fmt(m, results["splits"].get(s, {}).get(m)) for s in TEST_SPLITS for m in METRICS]
-        cells += [format_count(results["parameters"]), format_seconds(results["train_seconds"])]
-        lines.append(f"{label} & " + " & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
-    return "\n".join(lines)
+# --- the notebooks' tables ----------------------------------------------------------------
 
 
-def flip_table_tex(found, profile):
-    """Test-time flip: NME with and without averaging over the mirrored image."""
-    lines = [
-        "% Generated by landmarklib.report. Do not edit.",
-        r"\begin{table}[tbp]", r"\centering\small",
-        rf"\caption{{Test-time flip augmentation (profile \texttt{{{latex_escape(profile)}}}): "
-        r"NME in percent without and with averaging the prediction of the mirrored image.}",
-        r"\label{tab:flip}",
-        r"\begin{tabular}{lrrrr}", r"\toprule",
-        r" & \multicolumn{2}{c}{YouTube-Faces test} & \multicolumn{2}{c}{MTFL test} \\",
-        r"\cmidrule(lr){2-3}\cmidrule(lr){4-5}",
-        r"version & plain & flip & plain & flip \\", r"\midrule",
-    ]
-    for version, run in found.items():
-        label = VERSION_LABELS[version]
-        if run is None:
-            lines.append(rf"{label} & \multicolumn{{4}}{{c}}{{{NOT_RUN}}} \\")
-            continue
-        splits = run[0]["splits"]
-        cells = [_fmt("nme", splits.get(s, {}).get("nme"))
-                 for s in ("test", "test_flip", "test_mtfl", "test_mtfl_flip")]
-        lines.append(f"{label} & " + " & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
-    return "\n".join(lines)
-
-
-def versions_table_tex():
-    """What each version changes, from ``models.REGISTRY``."""
-    frame = versions_frame().reset_index()
-    frame.columns = ["version", "network", "training rows", "augmentation", "the change"]
-    return ("% Generated by landmarklib.report from landmarklib.models.REGISTRY. Do not edit.\n"
-            + to_latex(frame, index=False))
-
-
-def _recipe_cell(recipe, fields):
-    """One augmenter's ranges in a recipe, e.g. "zoom 0.9--1.1, shift $\\pm$5\\,\\%"; "--" if off."""
-    default = recipes.NONE
-    parts = []
-    for name in fields:
-        value = getattr(recipe, name)
-        if value == getattr(default, name):
-            continue
-        if name in ("blur_sigma", "cutout_size") and not getattr(recipe, name.split("_")[0]):
-            continue
-        parts.append(RECIPE_FORMATS[name](value))
-    return ", ".join(parts) or MISSING
-
-
-def augment_table_tex():
-    """The augmentation recipes the model versions use (from ``recipes.RECIPES``)."""
-    names = sorted({v.augment for v in models.REGISTRY.values()} - {"none"})
-    rows = {latex_escape(augmenter): [_recipe_cell(recipes.RECIPES[n], fields) for n in names]
-            for augmenter, fields in recipes.AUGMENTERS.items()}
-    frame = pd.DataFrame.from_dict(
-        {k: v for k, v in rows.items() if any(c != MISSING for c in v)}, orient="index",
-        columns=[rf"\texttt{{{n}}}" for n in names]).rename_axis("augmenter")
-    return ("% Generated by landmarklib.report from landmarklib.recipes.RECIPES. Do not edit.\n"
-            + to_latex(frame, escape=False))
-
-
-def results_macros_tex(found):
-    """``\\newcommand`` for every number the text quotes; "not run" where missing."""
-    lines = ["% Generated by landmarklib.report from models/*/results.json. Do not edit.",
-             r"\providecommand{\notrun}{\emph{not run}}"]
-    for version, run in found.items():
-        results = run[0] if run else None
-        lines.append(f"% {version}")
-        for split, split_name in SPLIT_MACRO.items():
-            for metric, metric_name in METRIC_MACRO.items():
-                name = macro_name(version, split_name, metric_name)
-                if results is None:
-                    value = r"\notrun"
-                else:
-                    value = _with_unit(metric, results["splits"].get(split, {}).get(metric))
-                lines.append(_newcommand(name, value))
-        extras = {
-            "Params": lambda r: format_count(r["parameters"]),
-            "TrainTime": lambda r: format_seconds(r["train_seconds"]),
-            "Epochs": lambda r: str(r["epochs"]),
-            "TrainImages": lambda r: str(r["train_images"]),
-            "ImagesPerSecond": lambda r: f"{r['images_per_second']:.0f}",
-        }
-        for suffix, get in extras.items():
-            lines.append(_newcommand(macro_name(version, suffix),
-                                     get(results) if results else r"\notrun"))
-    lines += _best_macros(found) + _change_macros(found)
+def comparison_table(table):
+    """04_evaluate's comparison (``comparison.comparison_table``) as a booktabs tabular:
+    a block per split, best value per split in bold."""
+    cols = list(COMPARISON_COLUMNS)
+    header = " & ".join(["model", "flip"] + [COMPARISON_COLUMNS[c][0] for c in cols])
+    lines = [r"\begin{tabular}{ll" + "r" * len(cols) + "}", r"\toprule", header + r" \\"]
+    for split, part in table.groupby("split", sort=False):
+        label = latex_escape(SPLIT_LABELS.get(split, split))
+        lines += [r"\midrule",
+                  rf"\multicolumn{{{len(cols) + 2}}}{{l}}{{\emph{{{label}"
+                  rf" ({part['images'].iloc[0]} faces)}}}} \\"]
+        best = {c: (part[c].min() if low else part[c].max())
+                for c, (_, _, low) in COMPARISON_COLUMNS.items() if low is not None}
+        for _, row in part.iterrows():
+            cells = [latex_escape(row["model"]), "yes" if row["flip"] else "no"]
+            for c in cols:
+                value = row[c]
+                text = MISSING if pd.isna(value) else COMPARISON_COLUMNS[c][1](value)
+                if c in best and value == best[c]:
+                    text = rf"\textbf{{{text}}}"
+                cells.append(text)
+            lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
-def _best_macros(found):
-    """The version with the lowest YouTube-Faces test NME, and its numbers."""
-    scored = {v: run[0]["splits"].get("test", {}).get("nme") for v, run in found.items() if run}
-    scored = {v: s for v, s in scored.items() if s is not None}
-    lines = ["% best version by YouTube-Faces test NME"]
-    if not scored:
-        return lines + [_newcommand("BestVersion", r"\notrun")] + [
-            _newcommand(macro_name("Best", SPLIT_MACRO[s], METRIC_MACRO[m]), r"\notrun")
-            for s in TEST_SPLITS for m in METRICS]
-    best = min(scored, key=scored.get)
-    splits = found[best][0]["splits"]
-    lines.append(_newcommand("BestVersion", VERSION_LABELS[best]))
-    lines += [_newcommand(macro_name("Best", SPLIT_MACRO[s], METRIC_MACRO[m]),
-                          _with_unit(m, splits.get(s, {}).get(m)))
-              for s in TEST_SPLITS for m in METRICS]
-    return lines
+def write_comparison_table(table, generated_dir=None):
+    """``comparison_table(table)`` as ``comparison.tex`` in `generated_dir`; returns its path.
+
+    Args:
+        table: ``comparison.comparison_table``'s DataFrame.
+        generated_dir: the report's generated folder (default ``config.GENERATED``).
+    """
+    path = Path(generated_dir) / COMPARISON_TEX.name if generated_dir else COMPARISON_TEX
+    return write_tex(comparison_table(table), path)
 
 
-def _change_macros(found):
-    """``\\ChangeVtwoTestNme`` = "0.12 points lower" (than V1), for the text's comparisons."""
-    lines = ["% change against the version each one builds on (COMPARED_WITH)"]
-    for version, base in COMPARED_WITH.items():
-        for split in TEST_SPLITS:
-            for metric in ("rmse", "nme"):
-                name = macro_name("Change", version, SPLIT_MACRO[split], METRIC_MACRO[metric])
-                lines.append(_newcommand(name, _change_text(found, version, base, split, metric)))
-    return lines
+def detectors_table(table):
+    """The report's detector table: methods as rows, RMSE and NME per split as columns.
+
+    Args:
+        table: ``offtheshelf.comparison``'s DataFrame, or None when the detectors'
+            predictions were never made (a one-row table says how to make them).
+    """
+    if table is None:
+        note = pd.DataFrame({"": ["not run: make detectors-venv, then "
+                                  "python benchmarks/compare_detectors.py"]},
+                            index=pd.Index(["detectors"], name="method"))
+        return to_latex(note)
+    table = table[table["split"].isin(DETECTOR_SPLITS)]
+    wide = table.pivot(index="method", columns="split", values=["rmse", "nme"])
+    out = pd.DataFrame(index=pd.Index(table["method"].unique(), name="method"))
+    for split, short in (("test", "YTF"), ("test_mtfl", "MTFL")):
+        out[f"{short} RMSE (px)"] = wide[("rmse", split)]
+        out[f"{short} NME (%)"] = wide[("nme", split)]
+    return to_latex(out, decimals=2)
 
 
-def _change_text(found, version, base, split, metric):
-    if not (found.get(version) and found.get(base)):
-        return "n/a"
-    new = found[version][0]["splits"].get(split, {}).get(metric)
-    old = found[base][0]["splits"].get(split, {}).get(metric)
-    if new is None or old is None:
-        return MISSING
-    diff = float(_fmt(metric, new)) - float(_fmt(metric, old))  # as printed
-    unit = "points" if metric == "nme" else r"\,px"
-    if abs(diff) < 0.005:
-        return "unchanged"
-    return f"{abs(diff):.2f}{' ' if unit == 'points' else ''}{unit} {'lower' if diff < 0 else 'higher'}"
+def write_detectors_table(table, path):
+    """``detectors_table(table)`` to `path`, atomically; returns the path."""
+    return write_tex(detectors_table(table), path)
 
 
-def profile_tex(profile, found):
-    """Macros naming the profile, its settings and the data behind the numbers."""
-    prof = config.get_profile(profile)
-    runs = [run for run in found.values() if run]
-    datasets = sorted({run[1]["profile"]["dataset"] for run in runs}) or [prof.dataset]
-    dataset = datasets[0] if len(datasets) == 1 else ", ".join(datasets)
-    describe = "; ".join(DATA_DESCRIPTIONS.get(d, d) for d in datasets)
-    reference = next((run[0] for v, run in found.items() if run and v == "v4"),
-                     runs[0][0] if runs else None)
-    machine = _machine_text(reference["machine"]) if reference else r"\notrun"
-    test_images = {s: str(reference["splits"].get(s, {}).get("images", MISSING)) if reference
-                   else r"\notrun" for s in TEST_SPLITS}
-    values = {
-        "ProfileName": rf"\texttt{{{latex_escape(profile)}}}",
-        "ProfileDataset": rf"\texttt{{{latex_escape(dataset)}}}",
-        "ProfileDataDescription": latex_escape(describe),
-        "ProfileEpochs": str(prof.epochs),
-        "ProfileVoneEpochs": str(prof.v1_epochs),
-        "ProfileBatchSize": str(prof.batch_size),
-        "ProfileLearningRate": f"{prof.learning_rate:g}",
-        "ProfileLrSchedule": latex_escape(prof.lr_schedule),
-        "ProfileLoss": latex_escape(prof.loss),
-        "ProfileMaxImages": "all" if prof.max_images is None else str(prof.max_images),
-        "ProfileValidationSplit": f"{prof.validation_split:g}",
-        "TestPercent": f"{100 * registry.TEST_FRACTION:g}",
-        "ValidationPercent": f"{100 * registry.VALIDATION_FRACTION:g}",
-        "PckThreshold": f"{prof.pck_threshold:g}",
-        "FailureNme": f"{FAILURE_NME:g}",
-        **real_pipeline_settings(),
-        "TrainMachine": machine,
-        "TestImages": test_images["test"],
-        "MtflTestImages": test_images["test_mtfl"],
-        "RunsDone": str(len(runs)),
-        "RunsPlanned": str(len(found)),
-    }
-    lines = [f"% Generated by landmarklib.report for profile {profile}. Do not edit."]
-    lines += [_newcommand(name, value) for name, value in values.items()]
+def realworld_table(table):
+    """``realworld_versions.compare_versions``' table as a booktabs tabular with grouped
+    headers (one decimal; "--" where a number is missing)."""
+    groups = [(name, {c: h for c, h in cols.items() if c in table})
+              for name, cols in REALWORLD_GROUPS]
+    groups = [(name, cols) for name, cols in groups if cols]
+    columns = [c for _, cols in groups for c in cols]
+    lines = [r"\begin{tabular}{l" + "".join("r" * len(cols) for _, cols in groups) + "}",
+             r"\toprule",
+             " & ".join([""] + [rf"\multicolumn{{{len(cols)}}}{{c}}{{{name}}}"
+                                for name, cols in groups]) + r" \\"]
+    first, rules = 2, []
+    for _, cols in groups:
+        rules.append(rf"\cmidrule(lr){{{first}-{first + len(cols) - 1}}}")
+        first += len(cols)
+    lines += ["".join(rules),
+              " & ".join(["version"] + [h for _, cols in groups for h in cols.values()]) + r" \\",
+              r"\midrule"]
+    for version, row in table.iterrows():
+        cells = [MISSING if math.isnan(row[c]) else f"{row[c]:.1f}" for c in columns]
+        lines.append(" & ".join([VERSION_LABELS.get(version, version)] + cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
-def real_pipeline_settings():
-    """Macros of the real-pipeline evaluation's design (test videos, pass counts)."""
-    from ..demo.realworld_versions import COMPARED_PASSES
-    from ..demo.testvideo import SCENARIO_PEOPLE, SCENARIOS
+def write_realworld_table(table, path):
+    """``realworld_table(table)`` to `path`, atomically; returns the path.
 
-    return {"RealFaceMin": f"{min(s['side_px'][0] for s in SCENARIOS.values()):g}",
-            "RealFaceMax": f"{max(s['side_px'][1] for s in SCENARIOS.values()):g}",
-            "RealRollMax": f"{max(s['roll_deg'] for s in SCENARIOS.values()):g}",
-            "RealPeople": str(SCENARIO_PEOPLE), "RealPassesMax": str(max(COMPARED_PASSES))}
-
-
-def _machine_text(machine):
-    gpus = machine.get("gpus") or []
-    where = f"{len(gpus)} GPU" + ("s" if len(gpus) > 1 else "") if gpus else "no GPU"
-    return latex_escape(f"{machine.get('cpu_count', '?')} CPU cores, {where}, "
-                        f"TensorFlow {machine.get('tensorflow', '?')}")
-
-
-def write_generated(profile, generated_dir=None, models_dir=None):
-    """Write report/generated/*.tex for `profile`; returns the paths written."""
-    generated_dir = Path(generated_dir or config.GENERATED)
-    found = collect_results(profile, models_dir)
-    texts = {
-        "results_table.tex": results_table_tex(found, profile),
-        "flip_table.tex": flip_table_tex(found, profile),
-        "versions_table.tex": versions_table_tex(),
-        "augment_table.tex": augment_table_tex(),
-        "results_macros.tex": results_macros_tex(found),
-        "profile.tex": profile_tex(profile, found),
-    }
-    written = []
-    for name, text in texts.items():
-        path = generated_dir / name
-        with atomic_path(path) as tmp:
-            tmp.write_text(text)
-        written.append(path)
-    missing = [v for v, run in found.items() if run is None]
-    if missing:
-        print(f"note: no {profile} run of {', '.join(missing)}: the tables say 'not run'")
-    return written
+    Args:
+        table: ``realworld_versions.compare_versions``' table (04_evaluate).
+        path: the .tex file (the report inputs ``generated/realworld_table.tex``).
+    """
+    return write_tex(realworld_table(table), path)

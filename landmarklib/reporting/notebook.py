@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core import config
+from ..core.errors import LandmarkError
+from .consistency import PROFILE_ENV
 
 # The repository's address: the one setting every badge and clone line follows
 # (`make colab-links REPO=owner/name` rewrites it here and in notebooks/README).
@@ -86,14 +88,12 @@ def plot_style():
 
 def resolve_profile(profile="auto"):
     """The profile a notebook runs: "auto" -> full with a GPU, cpu without;
-    a name the user set is kept as it is (checked).
+    a name the user set is kept as it is (checked): ``config.resolve_profile``.
 
     Args:
         profile: "auto" or a name of ``config.PROFILES``.
     """
-    from ..training.runs import resolve_profile as resolve
-
-    return resolve(profile)
+    return config.resolve_profile(profile)
 
 
 def setup(seed=config.SEED, profile=None):
@@ -106,8 +106,6 @@ def setup(seed=config.SEED, profile=None):
             profile made them, also outside ``make report``.
     """
     if profile is not None:
-        from .consistency import PROFILE_ENV
-
         os.environ[PROFILE_ENV] = profile
     seed_everything(seed)
     plot_style()
@@ -158,14 +156,16 @@ def use_home(home=None, drive=False):
 
 
 def missing_run_message(version, profile, folder):
-    """The one line a notebook stops with when `version`'s run is not on disk."""
-    return (f"no {version} run of profile {profile} in {folder}: run notebooks/{TRAIN_NOTEBOOK}.ipynb "
-            f"with model_version = \"{version}\" and profile = \"{profile}\" first "
-            f"(same LANDMARKLIB_HOME), or set train_missing = True here to train it now")
+    """The one line a notebook stops with when `version`'s run is not on disk
+    (``runs.missing_run_message``)."""
+    from ..training import runs  # Keras: not loaded by a notebook's setup
+
+    return runs.missing_run_message(version, profile, folder)
 
 
 def load_runs(profile, versions=None, train_missing=False, dataset=config.DEFAULT_DATASET):
-    """The trained runs of `profile` (dict version -> Run) for 04/05.
+    """The trained runs of `profile` (dict version -> Run) for 04/05:
+    ``runs.RunStore().load_all``.
 
     Without `train_missing`, a missing run stops with one line (LandmarkError)
     that names the notebook to run; with it, missing runs are trained now.
@@ -176,22 +176,10 @@ def load_runs(profile, versions=None, train_missing=False, dataset=config.DEFAUL
         train_missing: train what is missing instead of stopping.
         dataset: the dataset the runs were trained on.
     """
-    from ..core.errors import LandmarkError
-    from ..training import models
-    from ..training import runs as saved
+    from ..training import runs, train  # Keras: not loaded by a notebook's setup
 
-    versions = list(models.REGISTRY) if versions is None else list(versions)
-    if train_missing:
-        from ..training.train import train
-
-        return {v: train(v, profile, dataset=dataset) for v in versions}
-    found = {}
-    for version in versions:
-        folder = saved.run_dir_for(version, profile, dataset=dataset)
-        if not (folder / "results.json").exists():
-            raise LandmarkError(missing_run_message(version, profile, folder))
-        found[version] = saved.load_run(folder)
-    return found
+    trainer = train.train if train_missing else None
+    return runs.RunStore().load_all(profile, versions, dataset=dataset, trainer=trainer)
 
 
 def colab_setup_source(repo_url=REPO_URL, requirements=None):
@@ -259,8 +247,6 @@ def run_report(profile, only=()):
         profile: a resolved profile name.
         only: substrings of notebook runs to keep (``--only``).
     """
-    from ..core.errors import LandmarkError
-
     command = [sys.executable, "-m", "landmarklib", "report", "--profile", profile]
     command += [a for word in only for a in ("--only", word)]
     with subprocess.Popen(command, cwd=config.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

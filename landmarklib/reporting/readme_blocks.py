@@ -21,7 +21,8 @@ import pandas as pd
 
 from ..core import config
 from ..core.files import read_json
-from ..demo.realworld_versions import choice_path
+from ..training import models
+from ..training.runs import RunStore
 
 BENCHMARKS = config.BUILD / "benchmarks"
 COMPARISON_CSV = config.BUILD / "comparison.csv"
@@ -74,20 +75,11 @@ def collect_runs(profile, models_dir=None):
         profile: profile name (``results.json``'s "profile").
         models_dir: where run folders are (default ``config.MODELS``).
     """
-    found = []
-    for path in sorted(Path(models_dir or config.MODELS).glob("*/results.json")):
-        results = read_json(path)
-        if results.get("profile") != profile:
-            continue
-        cfg_path = path.parent / "config.json"
-        found.append((path.parent.name, results, read_json(cfg_path) if cfg_path.exists() else {}))
-    return found
+    return RunStore(models_dir).finished_runs(profile)  # runs with --set overrides left out
 
 
 def _version_specs():
     """{version: (description, default recipe)} in the registry's order."""
-    from ..training import models
-
     return {name: (v.description, v.augment) for name, v in models.REGISTRY.items()}
 
 
@@ -238,7 +230,7 @@ def real_pipeline_block(path):
     table = pd.read_csv(path, index_col=0)
     rows = [[version] + ["--" if pd.isna(v) else f"{v:.2f}" for v in row]
             for version, row in table.iterrows()]
-    choice = choice_path(path.parent.name, path.parent.parent)
+    choice = RunStore(findings_dir=path.parent.parent).choice_path(path.parent.name)
     chosen = ""
     if choice.exists():
         saved = read_json(choice)

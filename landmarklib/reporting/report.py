@@ -27,10 +27,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..training.runs import resolve_profile
+from ..core.config import resolve_profile
 from .consistency import PROFILE_ENV, warn_mixed_profiles
 from .findings import write_findings
-from .latex import write_generated
+from .generated import write_generated
 from .results import VERSION_LABELS, markdown_results, results_frame, versions_frame
 from .runner import (EXECUTED, NOTEBOOK_PATTERN, NOTEBOOKS, REPORT, TRAIN_NOTEBOOK, TRAIN_VERSIONS,
                      describe_failure, plan, run_notebooks)
@@ -127,7 +127,7 @@ def make_report(profile="auto", only=None, notebooks_dir=NOTEBOOKS, build_dir=EX
     if failed:
         print(describe_failure(*failed), file=sys.stderr, flush=True)
         return NOTEBOOK_FAILED
-    return build(profile, report_dir, models_dir, pdf)
+    return _build(profile, report_dir, models_dir, pdf)
 
 
 def build(profile="auto", report_dir=REPORT, models_dir=None, pdf=True):
@@ -135,8 +135,18 @@ def build(profile="auto", report_dir=REPORT, models_dir=None, pdf=True):
 
     What ``make pdf`` runs; returns OK or LATEX_FAILED. Without LaTeX it says
     what to install and returns OK.
+
+    Args:
+        profile: "smoke", "cpu", "full" or "auto" (full with a GPU, cpu without).
+        report_dir: the LaTeX folder (figures/, generated/, main.tex).
+        models_dir: where the tables read the runs from (default ``config.MODELS``).
+        pdf: build the PDF (if LaTeX is installed).
     """
-    profile = resolve_profile(profile)
+    return _build(resolve_profile(profile), report_dir, models_dir, pdf)
+
+
+def _build(profile, report_dir, models_dir, pdf):
+    """``build`` with `profile` resolved already (a name of ``config.PROFILES``)."""
     report_dir = Path(report_dir)
     for path in write_generated(profile, report_dir / "generated", models_dir):
         print(f"wrote {path}")

@@ -4,14 +4,10 @@ tables: pandas DataFrames for the notebooks and the README's Markdown table.
 A version that has not been trained is ``None`` in ``collect_results``, so
 every table can say "not run" instead of failing.
 """
-from pathlib import Path
-
 import pandas as pd
 
-from ..core import config
-from ..core.files import read_json
 from ..training import models
-from ..training.runs import run_dir_for
+from ..training.runs import RunStore
 from .runner import TRAIN_VERSIONS
 
 TEST_SPLITS = {"test": "YouTube-Faces test", "test_mtfl": "MTFL test"}
@@ -24,21 +20,21 @@ METRICS = {
     "failure_rate": ("fail", lambda v: f"{100 * v:.1f}"),
 }
 # Units of the numbers quoted in the text (the tables put them in the header).
-# How tables name a version: V1..V4 as in the original project, the others as they are.
-VERSION_LABELS = {v: v.upper() if v[1:].isdigit() else v for v in models.REGISTRY}
+# How tables name a version (``Version.label``): V1..V5 as in the original project, the
+# others as they are.
+VERSION_LABELS = {name: spec.label for name, spec in models.REGISTRY.items()}
 
 
 def collect_results(profile, models_dir=None, versions=TRAIN_VERSIONS):
-    """Dict version -> (results.json, config.json) of ``models/<version>-<profile>``; None if missing."""
-    models_dir = Path(models_dir or config.MODELS)
-    out = {}
-    for version in versions:
-        run_dir = models_dir / run_dir_for(version, profile).name
-        if (run_dir / "results.json").exists() and (run_dir / "config.json").exists():
-            out[version] = (read_json(run_dir / "results.json"), read_json(run_dir / "config.json"))
-        else:
-            out[version] = None
-    return out
+    """Dict version -> (results.json, config.json) of ``models/<version>-<profile>``; None if missing.
+
+    Args:
+        profile: a resolved profile name.
+        models_dir: the models folder (default ``config.MODELS``).
+        versions: keys of ``models.REGISTRY``.
+    """
+    store = RunStore(models_dir)
+    return {version: store.records(version, profile) for version in versions}
 
 
 def results_frame(results, splits=None):
@@ -76,7 +72,7 @@ def markdown_results(profile):
 
 def versions_frame():
     """What each model version changes (from ``models.REGISTRY``)."""
-    return pd.DataFrame([{"version": VERSION_LABELS.get(v.name, v.name), "builder": v.builder,
+    return pd.DataFrame([{"version": v.label, "builder": v.builder,
                           "rows": "complete only" if v.complete_rows_only else "all (masked)",
                           "augment": v.augment, "change": v.description}
                          for v in models.REGISTRY.values()]).set_index("version")

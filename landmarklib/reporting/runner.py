@@ -21,6 +21,7 @@ from ..core import config
 from ..core.errors import LandmarkError
 from ..core.files import read_json, write_json
 from ..training import models
+from .execute import execute_notebook
 
 NOTEBOOKS = config.ROOT / "notebooks"
 REPORT = config.ROOT / "report"
@@ -31,14 +32,14 @@ TRAIN_NOTEBOOK = "03_train"
 TRAIN_VERSIONS = tuple(models.REGISTRY)  # v1, v2, v3, v4, v5, heatmap, transfer
 KERNEL = "python3"
 KERNEL_START_TIMEOUT = 180   # seconds; TensorFlow kernels start slowly on busy CPUs
-# Longest a single cell may run, per profile (None: no limit). A cell that runs
-# past it fails the notebook instead of hanging the report (a lost kernel
-# message leaves papermill waiting forever); a timed-out notebook is run once
-# more in a fresh kernel before the report gives up.
+# Longest a single cell may run, per profile (None: no limit), unless the cell's
+# metadata gives its own budget (execute.CELL_METADATA: the widget cells). A cell
+# past it fails the notebook instead of hanging the report; a timed-out notebook
+# is run once more in a fresh kernel before the report gives up.
 CELL_TIMEOUT = {"smoke": 900, "cpu": 7200, "full": 4 * 3600}  # full: 100 epochs of one version on a Colab T4 fit; a hung kernel stops
 RETRIES_AFTER_TIMEOUT = 1
 # Parameters a notebook receives if its `parameters` cell declares them.
-# interactive=False: no live ipywidgets in a headless run (nbclient can wait forever on a widget's messages).
+# interactive=False: a headless run has no browser (no live widgets, no camera).
 OPTIONAL_PARAMETERS = ("figures_dir", "generated_dir", "interactive")
 
 
@@ -89,23 +90,23 @@ def _declared_parameters(path):
 
 
 def run_notebook(job, cwd):
-    """Execute one job with papermill; raises papermill's errors on failure."""
-    import papermill
+    """Execute one job with papermill (``execute``: a hang fails fast); raises on failure.
 
+    A cell past its budget, or whose reply never came, raises ``execute.CellHung``
+    (a TimeoutError); the notebook then runs once more in a fresh kernel.
+    """
     job.output.parent.mkdir(parents=True, exist_ok=True)
     timeout = CELL_TIMEOUT.get(job.parameters.get("profile"), CELL_TIMEOUT["cpu"])
     for attempt in range(RETRIES_AFTER_TIMEOUT + 1):
         try:
-            papermill.execute_notebook(
-                str(job.source), str(job.output), parameters=job.parameters, kernel_name=KERNEL,
-                cwd=str(cwd), log_output=True, progress_bar=sys.stderr.isatty(),
-                start_timeout=KERNEL_START_TIMEOUT, execution_timeout=timeout)
+            execute_notebook(job.source, job.output, parameters=job.parameters, kernel_name=KERNEL,
+                             cwd=cwd, cell_timeout=timeout, start_timeout=KERNEL_START_TIMEOUT,
+                             log_output=True, progress_bar=sys.stderr.isatty())
             return
-        except TimeoutError:  # nbclient's CellTimeoutError
+        except TimeoutError as error:  # execute.CellHung
             if attempt == RETRIES_AFTER_TIMEOUT:
                 raise
-            print(f"    {job.name}: a cell ran past {timeout} s; running the notebook again",
-                  flush=True)
+            print(f"    {job.name}: {error}; running the notebook again", flush=True)
 
 
 def describe_failure(job, error):

@@ -1,7 +1,18 @@
-"""Model versions, the training loop and saved runs.
+"""Model versions, the training loop and saved runs. May import ``core`` and ``data``.
 
-Owns the networks V1-V4, heatmap and transfer and how they are applied
-(``models``), the one training entry point (``train``), the run folders and
-their cache keys (``runs``) and tf.distribute support (``distribute``).
-May import ``core`` and ``data``.
+Public modules (``__all__``):
+
+* ``models``: the versions (V1-V5, heatmap, transfer: ``models.REGISTRY``),
+  how each is built and how a model is applied;
+* ``train``: ``train(version, profile)``, the one training entry point;
+* ``runs``: saved runs: where a run lives, whether it can be reused, opening one;
+* ``run_names``: how a run folder is named (the one function that spells it);
+* ``run_files``: a run folder's files, read without Keras or TensorFlow;
+* ``distribute``: tf.distribute strategies, from a laptop CPU to several GPUs.
+
+Internal: ``keras_compat``, the private Keras calls landmarklib makes, behind one door.
 """
+from ..core._exports import lazy_modules
+
+__all__ = ["distribute", "models", "run_files", "run_names", "runs", "train"]
+__getattr__, __dir__ = lazy_modules(__name__, __all__)

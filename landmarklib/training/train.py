@@ -1,6 +1,7 @@
 """``train(version, profile)``: the one training entry point (notebooks, CLI, Colab).
 
-A run lives in ``models/<version>-<profile>/``:
+A run lives in ``models/<version>-<profile>/`` (the folder ``runs.RunStore``
+names; a run with profile overrides in its own, e.g. ``models/v4-cpu+epochs=5``):
 
     model.keras      the trained model
     config.json      version, profile fields, data manifest, cache key
@@ -31,8 +32,8 @@ from ..core import config, metrics
 from ..core.files import atomic_path, read_json, write_json
 from ..data import pipeline, registry
 from . import distribute, keras_compat, models
-from .runs import (Run, cache_key, code_digest, data_manifest, load_run,  # noqa: F401
-                   resolve_profile, run_dir_for, transfer_weights_source)
+from .runs import (Run, RunStore, cache_key, code_digest, data_manifest, load_run,  # noqa: F401
+                   transfer_weights_source)
 
 EVAL_SPLITS = ("val", "test", "test_mtfl")
 
@@ -149,17 +150,19 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
         profile: "smoke", "cpu", "full" or "auto" (full with a GPU, cpu without).
         retrain: ignore a cached run with the same key.
         strategy: tf.distribute strategy name (see ``landmarklib.distribute``).
-        run_dir: where to write (default ``models/<version>-<profile>``).
+        run_dir: where to write (default ``RunStore().path``: ``models/<version>-<profile>``,
+            with ``+<field>=<value>`` per override, so the default run is never touched).
         stop_after_epochs: stop early, leaving a resumable checkpoint (tests).
         recipe: train with another augmentation recipe than the version's
             (an ablation; written to ``models/<version>-<recipe>-<profile>``).
         **overrides: profile fields to change, e.g. ``epochs=5``.
     """
     spec = models.get_version(version)
-    profile_name = resolve_profile(profile)
+    profile_name = config.resolve_profile(profile)
     prof = config.get_profile(profile_name, **overrides)
     augment_recipe = recipe or spec.augment
-    run_dir = Path(run_dir or run_dir_for(version, profile_name, augment_recipe, prof.dataset))
+    run_dir = Path(run_dir or RunStore().path(version, profile_name, prof.dataset, augment_recipe,
+                                              overrides))
     manifest = data_manifest(prof.dataset)
     key = cache_key(version, prof, manifest, augment_recipe)
     strat = distribute.get_strategy(strategy)
@@ -185,7 +188,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     splits = registry.load_splits(prof.dataset, max_images=prof.max_images, seed=prof.seed,
                                   validation_fraction=prof.validation_split)
     train_faces = training_rows(version, splits)
-    epochs = prof.v1_epochs if version == "v1" else prof.epochs
+    epochs = spec.epochs(prof)
     global_batch = prof.batch_size * replicas
     learning_rate = distribute.scaled_learning_rate(prof.learning_rate, replicas)
     steps = pipeline.steps_per_epoch(len(train_faces), global_batch)
@@ -222,7 +225,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     if verbose == "auto":
         verbose = 2 if os.environ.get("CI") or not os.isatty(1) else 1
     print(f"{version}/{prof.name}: {len(train_faces)} training images, {epochs} epochs of "
-          f"{steps} steps x {global_batch}, {replicas} replica(s)")
+          f"{steps} steps x {global_batch}, {replicas} replica(s), into {run_dir}")
     start = time.perf_counter()
     if first_epoch < epochs:
         model.fit(train_ds, steps_per_epoch=steps, epochs=epochs, initial_epoch=first_epoch,

@@ -25,7 +25,13 @@
 #   COLAB_CHECK_PROFILE  smoke (default)
 #   COLAB_CHECK_WORK     scratch folder (default build/colab-check; wiped each run;
 #                        the executed notebooks stay in it)
-#   COLAB_CHECK_CELL_TIMEOUT  seconds per cell (default 900)
+#   COLAB_CHECK_CELL_TIMEOUT  seconds per cell (default 900; a cell's own metadata
+#                        budget wins: the widget cells have 120 s)
+#   COLAB_CHECK_WIDGET_REPEATS  extra runs of each notebook's widget cells in its kernel
+#                        once it passed (default 9: ten in all)
+#   COLAB_CHECK_REPORT_ONLY  00_colab_report's `only` (default 03_train: it retrains nothing
+#                        and builds the report from what 01-05 left in the Drive home;
+#                        "" runs the whole report headless, about 8 more minutes)
 #   COLAB_VENV           the venv (default .venv-colab); PYTHON313: the interpreter
 # Exit status: 0 when every part passed, 1 otherwise (the failures are listed last).
 set -uo pipefail
@@ -36,10 +42,14 @@ VENV="${COLAB_VENV:-$ROOT/.venv-colab}"
 WORK="${COLAB_CHECK_WORK:-$ROOT/build/colab-check}"
 REF="${COLAB_CHECK_REF:-worktree}"
 PROFILE="${COLAB_CHECK_PROFILE:-smoke}"
-CELL_TIMEOUT="${COLAB_CHECK_CELL_TIMEOUT:-900}"
+CELL_TIMEOUT="${COLAB_CHECK_CELL_TIMEOUT:-900}"   # a cell's metadata budget wins (widget cells: 120 s)
+WIDGET_REPEATS="${COLAB_CHECK_WIDGET_REPEATS:-9}"  # widget cells run 1 + 9 times per notebook
+# 00_colab_report runs last, redoing only these runs of the report ("": all of it): the
+# notebooks before it left every other run, figure and table in the Drive home.
+REPORT_ONLY="${COLAB_CHECK_REPORT_ONLY-03_train}"
 REQUIREMENTS="$HERE/requirements-colab.txt"
 CONSTRAINTS="$HERE/constraints-colab.txt"
-DEV_ONLY="voila selenium tf2onnx onnx onnxruntime"   # in requirements.txt, not on Colab
+DEV_ONLY="voila selenium tf2onnx onnx onnxruntime hypothesis"   # in requirements.txt, not on Colab
 DEFAULT_REPO="https://github.com/landmarklib/landmarklib"
 
 KEEP_GOING=""; RUN_NOTEBOOKS=1; RUN_TESTS=1; NAMES=()
@@ -174,6 +184,8 @@ if [ -z "${LANDMARKLIB_SHARED_DATA:-}" ] && [ -d "$ROOT/../shared/data" ]; then
 fi
 export COLAB_STANDIN_LOG="$WORK/colab-calls.jsonl"
 export COLAB_STANDIN_DRIVE="$WORK/drive"
+# A fresh runtime has no Drive mounted: drop the mount point (a symlink) an earlier check left.
+for mount in /content/drive; do [ -L "$mount" ] && rm -f "$mount"; done
 export COLAB_STANDIN_DOWNLOADS="$WORK/downloads"
 CAMERA="$(ls "${LANDMARKLIB_SHARED_DATA:-/nonexistent}"/youtube-faces/test/*.jpg 2> /dev/null | head -n 1)"
 [ -n "$CAMERA" ] && export COLAB_STANDIN_CAMERA="$CAMERA"
@@ -190,7 +202,8 @@ if [ "$RUN_NOTEBOOKS" = 1 ]; then
     echo "== notebooks (profile $PROFILE) -> $WORK/executed; clone in $CLONE"
     t0=$(now)
     "$PY" "$HERE/run_notebooks.py" --src "$WORK/src/notebooks" --out "$WORK" --cwd "$WORK/content" \
-        -p profile "$PROFILE" -p train_missing true --cell-timeout "$CELL_TIMEOUT" $KEEP_GOING "${NAMES[@]}" \
+        -p profile "$PROFILE" -p train_missing true -p use_drive true --cell-timeout "$CELL_TIMEOUT" \
+        --repeat-widget-cells "$WIDGET_REPEATS" --report-only "$REPORT_ONLY" $KEEP_GOING "${NAMES[@]}" \
         | tee "$WORK/notebooks.log"
     if [ "${PIPESTATUS[0]}" = 0 ]; then
         timing "notebooks (all)" $(($(now) - t0)) "ok"

@@ -22,6 +22,7 @@ error, and the traceback's frames in landmarklib (file:line). Exit status 1 if
 any notebook failed.
 """
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -33,9 +34,21 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
-RETRIES_AFTER_TIMEOUT = 1   # a timed-out notebook runs once more in a fresh kernel
+REPORTING = Path(__file__).resolve().parents[2] / "landmarklib" / "reporting"
+SETTING = REPORTING / "notebook.py"
 
-SETTING = Path(__file__).resolve().parents[2] / "landmarklib" / "reporting" / "notebook.py"
+
+def _load_execute():
+    """landmarklib/reporting/execute.py, loaded by path: landmarklib is not installed in the
+    venv yet (the notebooks' setup cell installs the clone), and the package's __init__ is
+    heavy. It runs notebooks so that a lost kernel message cannot hang them (see there)."""
+    spec = importlib.util.spec_from_file_location("_landmarklib_execute", REPORTING / "execute.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+execute = _load_execute()
 
 
 def _setting(name, fallback):
@@ -212,10 +225,52 @@ def standin_calls(log_path, start):
 WIDGET_MANAGER = "output.enable_custom_widget_manager"  # every notebook's setup cell calls it
 
 
-def _timed_out(error):
-    """Whether `error` is a cell or kernel timeout (nbclient's, or a plain TimeoutError)."""
-    return error is not None and ("Timeout" in type(error).__name__
-                                  or isinstance(error, TimeoutError))
+REPORT_NOTEBOOK = "00_colab_report"
+REPORT_TIMEOUT_FACTOR = 3             # its one report cell may run 3 x --cell-timeout
+ZIP_NAME = "landmarklib-report.zip"   # what 00_colab_report delivers (reporting/overleaf.py)
+LATEXMK = ("latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "main.tex")
+
+
+def overleaf_zip_errors(downloads, folder):
+    """Errors (as dicts) unless the zip 00_colab_report offered for download builds on its own.
+
+    Unpacks it into an empty `folder` and runs latexmk there, as Overleaf would; a machine
+    without latexmk only checks that main.tex is in the zip.
+
+    Args:
+        downloads: $COLAB_STANDIN_DOWNLOADS, where the stand-in's files.download copies to.
+        folder: an empty folder to unpack into (made here).
+    """
+    import shutil
+    import subprocess
+    import zipfile
+
+    def error(text):
+        return [{"cell": None, "exec_count": None, "first_line": "", "ename": "OverleafZip",
+                 "evalue": text, "lib_frames": [], "traceback": []}]
+
+    zip_path = Path(downloads or "") / ZIP_NAME
+    if not downloads or not zip_path.is_file():
+        return error(f"{REPORT_NOTEBOOK} offered no {ZIP_NAME} for download (files.download)")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(folder)
+    if not (folder / "main.tex").is_file():
+        return error(f"{zip_path}: no main.tex at the top of the zip")
+    if shutil.which("latexmk") is None:
+        print(f"  {ZIP_NAME}: unpacked into {folder}; latexmk not installed, so not built", flush=True)
+        return []
+    t0 = time.perf_counter()
+    done = subprocess.run(LATEXMK, cwd=folder, capture_output=True, text=True)
+    if done.returncode != 0 or not (folder / "main.pdf").is_file():
+        tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-8:])
+        return error(f"the zip, unpacked alone into {folder}, does not build: latexmk exit "
+                     f"{done.returncode}: {tail}")
+    print(f"  {ZIP_NAME}: unpacked alone into {folder}, latexmk built main.pdf "
+          f"({(folder / 'main.pdf').stat().st_size // 1024} KiB) in {time.perf_counter() - t0:.0f} s",
+          flush=True)
+    return []
 
 
 def main(argv=None):
@@ -230,15 +285,22 @@ def main(argv=None):
     ap.add_argument("--cell-timeout", type=int, default=900)
     ap.add_argument("--start-timeout", type=int, default=180)
     ap.add_argument("--keep-going", action="store_true")
+    ap.add_argument("--report-only", metavar="WORDS",
+                    help=f"{REPORT_NOTEBOOK}'s `only` parameter (\"\": the whole report; "
+                         "default: the notebook's own)")
+    ap.add_argument("--repeat-widget-cells", type=int, default=0, metavar="N",
+                    help="once a notebook passed, run its widget cells N more times in its kernel")
     ap.add_argument("--lib-marker", default="/landmarklib/",
                     help="traceback paths containing this are the library's")
     args = ap.parse_args(argv)
 
     parameters = {name: parse_value(value) for name, value in args.parameter}
     os.environ["COLAB_CHECK_PARAMS"] = json.dumps(parameters)
-    sources = sorted(args.src.glob("[0-9][1-9]_*.ipynb"))  # 00_colab_report runs the whole report
+    sources = sorted(args.src.glob("[0-9][0-9]_*.ipynb"))
     if args.names:
         sources = [s for s in sources if any(n in s.stem for n in args.names)]
+    # 00_colab_report last: it reuses the runs and figures the others left in the Drive home
+    sources.sort(key=lambda s: s.stem == REPORT_NOTEBOOK)
     if not sources:
         print(f"no notebooks to run in {args.src}", file=sys.stderr)
         return 2
@@ -256,29 +318,32 @@ def main(argv=None):
         declared = papermill.inspect_notebook(str(notebook))
         # each notebook gets (and its guard checks) the parameters it declares
         own = {k: v for k, v in parameters.items() if k in declared}
+        if source.stem == REPORT_NOTEBOOK and args.report_only is not None:
+            own["only"] = args.report_only
         os.environ["COLAB_CHECK_PARAMS"] = json.dumps(own)
         log_start = Path(log_path).stat().st_size if log_path and Path(log_path).exists() else 0
         t0 = time.perf_counter()
         exception = None
-        for attempt in range(1 + RETRIES_AFTER_TIMEOUT):
-            try:
-                papermill.execute_notebook(
-                    str(notebook), str(executed), parameters=own, kernel_name=args.kernel,
-                    cwd=str(args.cwd), progress_bar=False, log_output=False,
-                    start_timeout=args.start_timeout, execution_timeout=args.cell_timeout,
-                    **({"allow_errors": True} if args.keep_going else {}))
-                exception = None
-            except PapermillExecutionError as error:
-                exception = error
-            except Exception as error:  # a kernel that died or never started, a cell timeout, ...
-                exception = error
-            if not _timed_out(exception) or attempt == RETRIES_AFTER_TIMEOUT:
-                break
-            # as landmarklib.reporting.runner: a lost kernel message (seen with
-            # ipywidgets 7) leaves a finished cell "running"; a fresh kernel retries
-            print(f"  {source.stem}: a cell timed out ({exception}); running it again in a "
-                  "fresh kernel", flush=True)
+        late_before = len(execute.LATE_REPLIES)
+        # No retry: a cell past its budget (its metadata's, else --cell-timeout) or a reply
+        # that never came fails at once with execute.CellHung, naming the cell.
+        # 00_colab_report's report cell runs every notebook, each with its own cell budgets
+        cell_timeout = args.cell_timeout * (REPORT_TIMEOUT_FACTOR if source.stem == REPORT_NOTEBOOK else 1)
+        try:
+            execute.execute_notebook(
+                notebook, executed, parameters=own, kernel_name=args.kernel, cwd=args.cwd,
+                cell_timeout=cell_timeout, start_timeout=args.start_timeout,
+                progress_bar=False, log_output=False, repeat_widget_cells=args.repeat_widget_cells,
+                **({"allow_errors": True} if args.keep_going else {}))
+        except PapermillExecutionError as error:
+            exception = error
+        except Exception as error:  # a kernel that died or never started, a hung cell, ...
+            exception = error
         seconds = time.perf_counter() - t0
+        late = execute.LATE_REPLIES[late_before:]
+        if late:  # recovered, but worth knowing: the hang execute.py guards against
+            print(f"  {source.stem}: {len(late)} kernel replies read late (cell, seconds): {late}",
+                  flush=True)
         errors = (setup_cell_errors(executed, source) + errors_in(executed, source, args.lib_marker)
                   if executed.exists() else [])
         if exception is not None and not errors:
@@ -294,6 +359,8 @@ def main(argv=None):
                            "evalue": f"{source.stem} never called google.colab.{WIDGET_MANAGER}()"
                                      " (Colab draws no ipywidgets without it)",
                            "lib_frames": [], "traceback": []})
+        if source.stem == REPORT_NOTEBOOK and not errors:
+            errors += overleaf_zip_errors(os.environ.get("COLAB_STANDIN_DOWNLOADS"), args.out / "overleaf")
         status = "FAILED" if errors else "ok"
         print(f"TIME notebook {source.stem}: {seconds:.0f} s ({status}); executed copy {executed}",
               flush=True)

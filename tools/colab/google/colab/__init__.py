@@ -27,6 +27,9 @@ Environment variables (all optional):
   that calls ``getUserMedia`` (a webcam grab) with it as a data URL.
 * ``COLAB_STANDIN_EVAL_JS_RESULT``: what ``output.eval_js`` returns for any
   other script (default ``None``, what Colab returns for ``undefined``).
+* ``COLAB_STANDIN_EVAL_JS_FAIL``: ``raise`` makes every ``output.eval_js`` call
+  fail like a rejected promise (no camera), ``timeout`` like a page that never
+  answers (at once, also for a call without ``timeout_sec`` that would hang on Colab).
 
 This is not Google's code; it lives in the landmarklib repository under
 tools/colab/ (see tools/colab/README.md) and is installed into the check's

@@ -8,6 +8,19 @@ from ._record import record, unsupported
 _state = {"custom_widget_manager": False, "callbacks": {}}
 CAMERA_ENV = "COLAB_STANDIN_CAMERA"
 RESULT_ENV = "COLAB_STANDIN_EVAL_JS_RESULT"
+# "raise": every script fails as a rejected promise (e.g. no camera); "timeout": no
+# browser answers, so a call with timeout_sec raises TimeoutException and one
+# without it raises at once instead of waiting for ever, as Colab's would.
+FAIL_ENV = "COLAB_STANDIN_EVAL_JS_FAIL"
+FAIL_MODES = ("raise", "timeout")
+
+
+class MessageError(RuntimeError):
+    """What Colab raises when the page's JavaScript rejects (google.colab._message)."""
+
+
+class TimeoutException(RuntimeError):
+    """What Colab raises when no answer came within timeout_sec (google.colab._message)."""
 
 
 def enable_custom_widget_manager():
@@ -33,21 +46,41 @@ def eval_js(script, ignore_result=False, timeout_sec=None):
     of $COLAB_STANDIN_CAMERA as a data URL (like ``canvas.toDataURL``); any other
     script gets $COLAB_STANDIN_EVAL_JS_RESULT, or None (JavaScript's undefined).
     Without $COLAB_STANDIN_CAMERA a webcam script raises, as Colab does when the
-    user denies the camera.
+    user denies the camera. $COLAB_STANDIN_EVAL_JS_FAIL makes every script fail
+    (see FAIL_ENV).
     """
     record("output.eval_js", script, ignore_result=ignore_result, timeout_sec=timeout_sec)
     if ignore_result:
         return None
+    _fail_if_asked(timeout_sec)
     if "getUserMedia" in script:
         path = os.environ.get(CAMERA_ENV)
         if not path:
-            raise RuntimeError(  # what the real eval_js raises for a rejected promise
+            raise MessageError(  # what the real eval_js raises for a rejected promise
                 "NotAllowedError: Permission denied (Colab stand-in: set "
                 f"{CAMERA_ENV} to an image file to answer webcam scripts)")
         mime = mimetypes.guess_type(path)[0] or "image/jpeg"
         with open(path, "rb") as f:
             return f"data:{mime};base64," + base64.b64encode(f.read()).decode("ascii")
     return os.environ.get(RESULT_ENV)
+
+
+def _fail_if_asked(timeout_sec):
+    """Raise as $COLAB_STANDIN_EVAL_JS_FAIL says (nothing when it is unset)."""
+    mode = os.environ.get(FAIL_ENV, "")
+    if not mode:
+        return
+    if mode not in FAIL_MODES:
+        raise ValueError(f"${FAIL_ENV}={mode!r}: expected one of {FAIL_MODES} or unset")
+    if mode == "raise":
+        raise MessageError("NotFoundError: Requested device not found (Colab stand-in: "
+                           f"${FAIL_ENV}=raise)")
+    if timeout_sec is None:
+        raise TimeoutException(f"no browser answers and eval_js has no timeout_sec: on Colab "
+                               f"this call would wait for ever (Colab stand-in: ${FAIL_ENV}="
+                               "timeout)")
+    raise TimeoutException(f"no answer within {timeout_sec} s (Colab stand-in: "
+                           f"${FAIL_ENV}=timeout)")
 
 
 def register_callback(function_name, callback):

@@ -7,20 +7,26 @@ blank frames (background only). Since every face is placed by a known
 similarity transform, the true 15 keypoints of every frame are known, and
 ``evaluation.realworld`` scores a video CSV against them. ``SCENARIOS`` are
 the videos of the real-pipeline evaluation (``evaluate_videos``: made,
-annotated by the ``video`` command's code, scored); the defaults are the
-short video of tests/test_video.py.
+annotated by the pipeline it is given, e.g. the ``video`` command's
+``demo.video.annotate_video``, and scored); the defaults are the short video
+of tests/test_video.py. (Until issue 23 this was ``demo.testvideo``;
+``lm.testvideo`` still names it.)
 """
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 
 from ..core import keypoints as kp
 from ..core.files import atomic_path
-from ..data.crop import face_frame
-from ..evaluation.realworld import truth_path
-from .measurements import measure
-from .video import check_output, open_writer
+from ..data import find_root, load_dataset
+from ..data.crop import face_frame, read_image
+from ..data.sources import youtube_faces_annotations
+from ..inference import photo
+from ..inference.measurements import measure
+from ..inference.video_io import check_output, open_writer
+from .realworld import pooled_video_scores, truth_path
 
 TEST_FACE_SIDE = 0.4     # training-frame side of a face, as a fraction of the frame height
 TEST_DRIFT = (0.12, 0.06)  # horizontal / vertical drift, fraction of width / height
@@ -61,10 +67,6 @@ def youtube_faces_photos(count, split="test", seed=0):
     Args:
         count: photos wanted; split: "train", "val" or "test"; seed: which ones.
     """
-    from ..data import find_root, load_dataset
-    from ..data.crop import read_image
-    from ..data.sources import youtube_faces_annotations
-
     root = find_root("youtube-faces")
     meta = load_dataset("faces15", progress=False).meta
     files = set(meta.loc[(meta["source"] == "youtube-faces") & (meta["split"] == split), "file"])
@@ -228,18 +230,24 @@ def scenario_videos(folder, scenarios=None, people=SCENARIO_PEOPLE, photo_seed=V
     return made
 
 
-def evaluate_videos(model, folder, scenarios=None, smooth="one-euro", detector=None,
-                    photo_seed=VIDEO_PHOTO_SEED, people=SCENARIO_PEOPLE, videos=None,
-                    **tracker_args):
-    """Annotate the scenario videos with the ``video`` command's code and score them.
+def evaluate_videos(model, folder, annotate=None, scenarios=None, smooth="one-euro",
+                    detector=None, photo_seed=VIDEO_PHOTO_SEED, people=SCENARIO_PEOPLE,
+                    videos=None, **tracker_args):
+    """Annotate the scenario videos with a video pipeline and score them.
 
-    The real pipeline as the ``video`` command runs it (``video.annotate_video``:
-    detector, keypoint tracking, refinement, smoothing, drawing, encoding),
-    scored by ``evaluation.realworld.pooled_video_scores``.
+    The real pipeline as the ``video`` command runs it: pass
+    ``annotate=lm.video.annotate_video`` (detector, keypoint tracking,
+    refinement, smoothing, drawing, encoding); scored by
+    ``evaluation.realworld.pooled_video_scores``. The pipeline is an argument
+    because it lives in ``demo``, a layer above this one.
 
     Args:
         model: a predictor, keras model or run folder.
         folder: where the annotated videos and CSVs go (kept, to look at).
+        annotate: the pipeline, called as ``annotate(src, predictor, out,
+            csv_path=..., smooth=..., detector=..., **tracker_args)``; it writes
+            the ``video`` command's CSV and returns a dict with "fps" and
+            "detections" (as ``demo.video.annotate_video`` does).
         scenarios, photo_seed, people: of ``scenario_videos`` (made in `folder`
             unless `videos` is given).
         smooth: the demo's smoothing ("one-euro") or "none".
@@ -251,12 +259,7 @@ def evaluate_videos(model, folder, scenarios=None, smooth="one-euro", detector=N
         DataFrame, one row per scenario (``video_scores``' columns over its
         videos' frames, fps their mean, + detector runs in all).
     """
-    import pandas as pd
-
-    from ..evaluation.realworld import pooled_video_scores
-    from ..inference import photo
-    from .video import annotate_video
-
+    check_pipeline(annotate)
     predictor = photo.as_predictor(model)
     detector = detector or photo.default_detector()
     detector.detect(np.zeros((480, 640, 3), np.uint8))    # warm up: fps counts steady work
@@ -270,11 +273,22 @@ def evaluate_videos(model, folder, scenarios=None, smooth="one-euro", detector=N
         scored, fps, detections = [], [], 0
         for src, truth in made:
             out, csv_path = folder / f"{src.stem}_out.mp4", folder / f"{src.stem}.csv"
-            stats = annotate_video(src, predictor, out, csv_path=csv_path, smooth=smooth,
-                                   detector=detector, **tracker_args)
+            stats = annotate(src, predictor, out, csv_path=csv_path, smooth=smooth,
+                             detector=detector, **tracker_args)
             scored.append((pd.read_csv(csv_path), truth))
             fps.append(stats["fps"])
             detections += stats["detections"]
         rows[name] = {**pooled_video_scores(scored), "fps": float(np.mean(fps)),
                       "detector runs": detections}
     return pd.DataFrame(rows).T
+
+
+def check_pipeline(annotate):
+    """A clear error unless `annotate` is a video pipeline (a callable).
+
+    Args:
+        annotate: what ``evaluate_videos`` was given, e.g. ``lm.video.annotate_video``.
+    """
+    if not callable(annotate):
+        raise TypeError("annotate: expected the video pipeline to score, e.g. "
+                        f"annotate=lm.video.annotate_video; got {annotate!r}")

@@ -5,13 +5,15 @@ judged where users meet them): the landmark-framed test NME from each run's
 ``results.json``, the test people's photos through the ``predict-image`` code
 with one pass and with refinement (``evaluation.realworld.photo_split_models``:
 each photo's faces are detected once for all versions) and the test videos of
-``testvideo.SCENARIOS`` through the ``video`` command's code
-(``testvideo.evaluate_videos``). NME is in % of the true eye distance.
+``realworld_videos.SCENARIOS`` through the ``video`` command's code
+(``realworld_videos.evaluate_videos`` with ``annotate=lm.video.annotate_video``).
+NME is in % of the true eye distance.
 
 The demo's version is chosen on *validation* people the same way
 (``compare_versions(split="val")``, ``choose_version``) and saved for 05_demo
 and the README (``save_choice``, ``chosen_version``); the test table only
-reports.
+reports (as LaTeX: ``reporting.latex.realworld_table``). Until issue 23 this
+was ``demo.realworld_versions``; ``lm.realworld_versions`` names it.
 """
 import math
 from pathlib import Path
@@ -19,11 +21,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core import config
-from ..core.files import atomic_path, read_json, write_json
-from ..core.metrics import FAILURE_NME
-from ..evaluation.realworld import photo_split_models
-from .testvideo import SCENARIO_PEOPLE, evaluate_videos, scenario_videos
+from ..core.files import write_json
+from ..core.metrics import FAILURE_NME, nme_per_image
+from ..data import load_dataset
+from ..inference import photo
+from ..inference.framing import split_photos
+from ..training import models
+from ..training.runs import RunStore
+from . import offtheshelf
+from .realworld import photo_split_models, photos_of_test_people, pooled_video_scores
+from .realworld_videos import SCENARIO_PEOPLE, check_pipeline, evaluate_videos, scenario_videos
 
 # Columns of ``compare_versions``: the landmark-framed NME (results.json) of
 # each split's people, then the real pipeline's median NME (%) and failures.
@@ -31,20 +38,23 @@ FRAMED = {"test": {"framed YTF": "test", "framed MTFL": "test_mtfl"},
           "val": {"framed val": "val"}}
 COMPARED_PASSES = (1, 3)
 # The demo's version when 04_evaluate has not chosen one (``chosen_version``).
-FALLBACK_VERSION = "v4"
+FALLBACK_VERSION = models.MAIN_VERSION
 
 
 def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, limit=None,
-                     passes=COMPARED_PASSES, people=SCENARIO_PEOPLE, split="test"):
+                     passes=COMPARED_PASSES, people=SCENARIO_PEOPLE, split="test",
+                     annotate=None):
     """Landmark-framed and real-pipeline numbers of every version, side by side.
 
     Args:
         runs: dict version -> Run (``training.runs.Run``).
         folder: where the test videos (``videos/``) and each version's annotated
             copies and CSVs (``<version>/``) go.
+        annotate: the video pipeline to score, ``lm.video.annotate_video`` (the
+            ``video`` command's; see ``realworld_videos.evaluate_videos``).
         photos: [(source, path, keypoints)], default the photos of `split`'s
             people (``photos_of_test_people(limit)`` or ``framing.split_photos``).
-        scenarios: ``testvideo.SCENARIOS`` names (default all).
+        scenarios: ``realworld_videos.SCENARIOS`` names (default all).
         detector: default ``photo.default_detector()``.
         limit: photos per source when `photos` is None.
         passes: the photo pass counts to report (1 = the detector's framing only).
@@ -62,12 +72,9 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
         ``video.annotate_video`` with its defaults), video failures % (mean
         over scenarios).
     """
-    from ..evaluation.realworld import photos_of_test_people
-    from ..inference import photo
-    from ..inference.framing import split_photos
-
     if split not in FRAMED:
         raise ValueError(f"split must be one of {sorted(FRAMED)}, got {split!r}")
+    check_pipeline(annotate)
     detector = detector or photo.default_detector()
     predictors = {v: photo.predictor_for_run(run.dir) for v, run in runs.items()}
     if photos is None:
@@ -88,8 +95,8 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
                 row[f"photos {short} {n}p"] = float(found.median()) if len(found) else math.nan
         last = mine[mine["max_passes"] == passes[-1]]
         row["photo failures %"] = 100 * float(np.mean(~(last["nme"] <= FAILURE_NME)))
-        videos = evaluate_videos(predictors[version], Path(folder) / version, detector=detector,
-                                 videos=made)
+        videos = evaluate_videos(predictors[version], Path(folder) / version, annotate,
+                                 detector=detector, videos=made)
         row["videos"] = float(videos["median NME %"].median())
         row["video failures %"] = float(videos["failures %"].mean())
         table[version] = row
@@ -115,8 +122,6 @@ def choose_version(table, passes=None):
     Returns:
         (version, Series of each version's worst median NME %, ascending).
     """
-    from ..inference import photo
-
     n = passes or photo.MAX_PASSES
     columns = [f"photos YTF {n}p", f"photos MTFL {n}p", "videos"]
     missing = [c for c in columns if c not in table]
@@ -131,8 +136,13 @@ def choose_version(table, passes=None):
 
 def choice_path(profile, folder=None):
     """Where 04_evaluate keeps the demo's version of a profile:
-    ``build/findings/<profile>/demo_version.json`` (default `folder`)."""
-    return Path(folder or config.BUILD / "findings") / profile / "demo_version.json"
+    ``build/findings/<profile>/demo_version.json`` (``runs.RunStore.choice_path``).
+
+    Args:
+        profile: "smoke", "cpu" or "full".
+        folder: the findings folder (default ``build/findings``).
+    """
+    return RunStore(findings_dir=folder).choice_path(profile)
 
 
 def save_choice(version, worst, profile, folder=None):
@@ -157,8 +167,7 @@ def chosen_version(profile, folder=None, fallback=FALLBACK_VERSION):
         folder: default ``build/findings``.
         fallback: the version when no choice was saved (04_evaluate not run).
     """
-    path = choice_path(profile, folder)
-    return read_json(path)["version"] if path.exists() else fallback
+    return RunStore(findings_dir=folder).chosen_version(profile, fallback)
 
 
 def detector_rows(videos, faces=None):
@@ -174,11 +183,6 @@ def detector_rows(videos, faces=None):
         videos: ``scenario_videos``' result (the videos the versions were scored on).
         faces: the faces15 FaceSet (default: loaded).
     """
-    from ..core.metrics import nme_per_image
-    from ..data import load_dataset
-    from ..evaluation import offtheshelf
-    from ..evaluation.realworld import pooled_video_scores
-
     rows = {}
     for scenario, made in videos.items():
         for name, scored in offtheshelf.video_tables(made).items():
@@ -204,42 +208,3 @@ def detector_rows(videos, faces=None):
             rows[name]["photo failures %"] = 100 * float(np.mean(~(np.concatenate(nme)
                                                                   <= FAILURE_NME)))
     return rows
-
-
-# LaTeX: column groups over compare_versions' columns (short headers fit the page).
-LATEX_GROUPS = (("framed", {"framed YTF": "YTF", "framed MTFL": "MTFL"}),
-                ("photos", {"photos YTF 1p": "YTF 1p", "photos YTF 3p": "YTF 3p",
-                            "photos MTFL 1p": "MTFL 1p", "photos MTFL 3p": "MTFL 3p",
-                            "photo failures %": "failed"}),
-                ("videos", {"videos": "NME", "video failures %": "failed"}))
-
-
-def latex_table(table):
-    """``compare_versions``' table as a booktabs tabular with grouped headers (one decimal)."""
-    groups = [(name, {c: h for c, h in cols.items() if c in table}) for name, cols in LATEX_GROUPS]
-    groups = [(name, cols) for name, cols in groups if cols]
-    columns = [c for _, cols in groups for c in cols]
-    lines = [r"\begin{tabular}{l" + "".join("r" * len(cols) for _, cols in groups) + "}",
-             r"\toprule",
-             " & ".join([""] + [rf"\multicolumn{{{len(cols)}}}{{c}}{{{name}}}"
-                                for name, cols in groups]) + r" \\"]
-    first, rules = 2, []
-    for _, cols in groups:
-        rules.append(rf"\cmidrule(lr){{{first}-{first + len(cols) - 1}}}")
-        first += len(cols)
-    lines += ["".join(rules),
-              " & ".join(["version"] + [h for _, cols in groups for h in cols.values()]) + r" \\",
-              r"\midrule"]
-    for version, row in table.iterrows():
-        name = version.upper() if version[1:].isdigit() else version
-        cells = ["--" if math.isnan(row[c]) else f"{row[c]:.1f}" for c in columns]
-        lines.append(" & ".join([name] + cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
-def write_latex_table(table, path):
-    """``latex_table(table)`` to `path`, atomically; returns the path."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(latex_table(table))
-    return path
