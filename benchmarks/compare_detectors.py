@@ -17,7 +17,7 @@ The second step runs the first itself when its output is missing and
 build/benchmarks/compare_detectors.txt.
 
 The test videos of the real-pipeline evaluation too (``--videos``): step 2
-makes them (``testvideo.scenario_videos`` in build/realworld/videos, as
+makes them (``realworld_videos.scenario_videos`` in build/realworld/videos, as
 04_evaluate does), step 1 runs dlib and MediaPipe Face Mesh in video mode on
 every frame (largest face, as the demo picks it) and writes one CSV per video
 and detector beside it, which 04_evaluate's real-pipeline table and step 2
@@ -88,9 +88,9 @@ def score_videos(folder, predicted=False):
     """Step 2 (project environment): the detectors' scores per test-video scenario, or None."""
     import pandas as pd
 
-    from landmarklib import offtheshelf, realworld, testvideo
+    from landmarklib import offtheshelf, realworld, realworld_videos
 
-    videos = testvideo.scenario_videos(folder)
+    videos = realworld_videos.scenario_videos(folder)
     rows = []
     for scenario, made in videos.items():
         for name, scored in offtheshelf.video_tables(made).items():

@@ -1,6 +1,6 @@
 """How fast is the video demo? Detector, crop, landmark model, refinement, end to end.
 
-Times, on a 640x480 test video of one real face (``testvideo.make_test_video``,
+Times, on a 640x480 test video of one real face (``realworld_videos.make_test_video``,
 a test-split person moving, zooming and rolling):
 
 * the face detector (``photo.default_detector()``: MTCNN where installed),
@@ -43,7 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2
 
-from landmarklib import (config, export, framing_bias, models, realworld_versions, testvideo,
+from landmarklib import (config, export, framing_bias, models, realworld_versions, realworld_videos,
                          tracking, video)
 from landmarklib.core.files import atomic_path
 from landmarklib.inference import photo
@@ -146,8 +146,8 @@ def main():
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     folder = Path(tempfile.mkdtemp())
     src = folder / "bench.mp4"
-    photos = testvideo.youtube_faces_photos(1, seed=0)
-    testvideo.make_test_video(src, photos, frames=FRAMES)
+    photos = realworld_videos.youtube_faces_photos(1, seed=0)
+    realworld_videos.make_test_video(src, photos, frames=FRAMES)
     cap, info = video.open_video(src)
     frames = list(video.read_frames(cap, info["first"]))
     cap.release()
