@@ -17,6 +17,7 @@ import ast
 import gzip
 import json
 import os
+import shlex
 import struct
 import subprocess
 import sys
@@ -32,8 +33,9 @@ import landmarklib as lm
 from landmarklib import config
 from landmarklib import keypoints as kp
 from landmarklib.core.errors import LandmarkError
-from landmarklib.core.files import OutputSet, check_outputs, same_file
+from landmarklib.core.files import OutputSet, check_outputs, same_file, write_json
 from landmarklib.data import FaceSet, read_kaggle_csv, write_kaggle_csv
+from landmarklib.reporting import readme_blocks
 
 USAGE_ERROR = 2
 # Runs the CLI as `python -m landmarklib ARGS` does and writes, at exit, whether
@@ -406,9 +408,21 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("setup, words, before_tf, env",
-                         [case[1:] for case in BAD_INPUTS], ids=[case[0] for case in BAD_INPUTS])
-def test_bad_input_replay(tmp_path, setup, words, before_tf, env):
+def record_case(name, argv, line, imported, folder):
+    """Save what `name` got for the README's bad-inputs table (``make readme``)."""
+    order = [case[0] for case in BAD_INPUTS].index(name)
+    relative = lambda text: str(text).replace(str(folder) + os.sep, "")  # noqa: E731
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower())
+    write_json({"case": name, "order": order, "exit": USAGE_ERROR,
+                "command": "python -m landmarklib " + shlex.join(map(relative, argv)),
+                "line": relative(line),
+                "before_tensorflow": imported is False},
+               readme_blocks.BAD_INPUTS / f"{order:02d}-{slug}.json")
+
+
+@pytest.mark.parametrize("name, setup, words, before_tf, env", BAD_INPUTS,
+                         ids=[case[0] for case in BAD_INPUTS])
+def test_bad_input_replay(tmp_path, name, setup, words, before_tf, env):
     argv = setup(tmp_path)
     if argv[0] == "webcam":
         from landmarklib import camera
@@ -426,6 +440,15 @@ def test_bad_input_replay(tmp_path, setup, words, before_tf, env):
     assert snapshot(tmp_path) == before            # inputs and earlier outputs untouched
     if before_tf:
         assert imported is False, "TensorFlow was imported before the error"
+    record_case(name, argv, lines[0], imported, tmp_path)
+
+
+def test_the_readme_table_lists_every_case():
+    """The README's bad-inputs block (make readme, from the records above) is current."""
+    block = lm.readme.read_blocks((config.ROOT / "README.md").read_text())["bad-inputs"]
+    listed = [line.split("|")[1].strip() for line in block.splitlines()[2:] if line.startswith("| ")]
+    listed = [line for line in listed if line != "bad input"]
+    assert listed == [case[0] for case in BAD_INPUTS], "run make test, then make readme"
 
 
 def test_kaggle_hint_does_not_suggest_root_to_train(tmp_path):

@@ -61,6 +61,10 @@ def inputs(tmp_path):
                                          ("01_explore_smoke", "smoke"))]
     for job, seconds in zip(runner_jobs, (20.0, 714.0, 5.0)):
         runner.record_timing(job, seconds, 0.4, 2.1)
+    write_json({"case": "convert empty csv", "order": 0, "exit": 2,
+                "command": "python -m landmarklib convert --source csv --root in.csv --out o.csv",
+                "line": "error: in.csv: the file is empty (0 bytes)", "before_tensorflow": True},
+               build / "bad_inputs" / "00-convert-empty-csv.json")
     text = "# title\n\n" + "".join(f"{readme.BEGIN.format(n)}\nold {n}\n{readme.END.format(n)}\n\n"
                                    for n in readme.BLOCKS) + "the end\n"
     (tmp_path / "README.md").write_text(text)
@@ -97,6 +101,8 @@ def test_make_readme_writes_every_block_from_the_inputs(inputs):
     # the cpu report's notebooks, their total, and the load around each; not the smoke run's
     assert "| 03_train_v2 | 11.9 | 0.4 | 2.1 |" in blocks["report-time"]
     assert "| total | 12.2 |" in blocks["report-time"] and "smoke" not in blocks["report-time"]
+    assert ("| convert empty csv | `python -m landmarklib convert --source csv --root in.csv --out "
+            "o.csv` | 2 | `error: in.csv: the file is empty (0 bytes)` | yes |") in blocks["bad-inputs"]
     for name, content in blocks.items():
         assert readme.format_problems(name, content) == [], name
     again = readme.update_readme(inputs["readme"], "cpu", inputs["models_dir"], inputs["build_dir"])

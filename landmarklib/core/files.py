@@ -67,7 +67,8 @@ def _replace(tmp, path, option=None):
 
 
 def _named(path, option=None):
-    return f"{option} {path}" if option else str(path)
+    """How an error names `path`: with its option (``--out x.csv``); a positional one alone."""
+    return f"{option} {path}" if option and option.startswith("-") else str(path)
 
 
 # --- the outputs of one command, as one transaction ------------------------------------

@@ -8,7 +8,7 @@ Each table lives between two markers in README.md::
 
 and is rebuilt from the files the runs and benchmarks write
 (``reporting.readme_blocks``: results, ablation, detector-crops, detectors,
-real-pipeline, report-time, speed).
+real-pipeline, report-time, speed, bad-inputs).
 
 A block whose inputs are absent (a fresh clone) is left as it is, and
 ``update_readme`` says so. ``python -m landmarklib.reporting.readme [--check]``.
@@ -74,7 +74,7 @@ def format_problems(name, content):
     names, patterns = ROW_FORMATS[name]
     problems = []
     for line in lines[2:]:
-        cells = [c.strip() for c in line.strip("|").split("|")]
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip("|"))]  # \| is text
         if len(cells) != names + len(patterns):
             problems.append(f"{name}: {len(cells)} cells in {line!r}")
             continue

@@ -13,7 +13,10 @@ markers. The blocks and what each is written from:
 * ``report-time``:    each notebook's wall time and the load average around it in
   the last ``make report`` (``build/notebooks/timing.json``, ``reporting.runner``);
 * ``speed``:          ``build/benchmarks/<name>.json`` of the speed benchmarks, each
-  with the machine's load average when it ran.
+  with the machine's load average when it ran;
+* ``bad-inputs``:     the bad inputs ``tests/test_cli_hardening.py`` replays through
+  the CLI and the one line each gets, as that test recorded them
+  (``build/bad_inputs/*.json``, written by ``make test``).
 """
 from pathlib import Path
 
@@ -27,7 +30,8 @@ from ..training.runs import RunStore
 BENCHMARKS = config.BUILD / "benchmarks"
 COMPARISON_CSV = config.BUILD / "comparison.csv"
 BLOCKS = ("results", "ablation", "detector-crops", "detectors", "real-pipeline", "report-time",
-          "speed")
+          "speed", "bad-inputs")
+BAD_INPUTS = config.BUILD / "bad_inputs"   # tests/test_cli_hardening.py records each case here
 FINDINGS = config.BUILD / "findings"
 EXECUTED = config.BUILD / "notebooks"
 # The benchmarks whose output the speed block shows, in this order.
@@ -44,6 +48,7 @@ REAL_PIPELINE_HEADER = ("| version | framed YTF % | framed MTFL % | photos YTF 1
                         "| photos MTFL 1p % | photos MTFL 3p % | photo failures % | videos % "
                         "| video failures % |")
 REPORT_TIME_HEADER = "| notebook | minutes | load before | load after | finished |"
+BAD_INPUTS_HEADER = "| bad input | command typed | exit | the one line on stderr | before TensorFlow |"
 NUMBER = r"-?\d+\.\d\d"
 # Cell patterns of each generated row (after the name cells), for format_problems.
 ROW_FORMATS = {
@@ -52,10 +57,11 @@ ROW_FORMATS = {
     "detector-crops": (1, [NUMBER] * 2),
     "detectors": (1, [NUMBER, NUMBER, r"\d+\.\d"] * 2),
     "real-pipeline": (1, [NUMBER + "|--"] * 9),
+    "bad-inputs": (1, [r"`python -m landmarklib .+`", "2", r"`error: .+`", "yes|no"]),
 }
 HEADERS = {"results": RESULTS_HEADER, "ablation": ABLATION_HEADER,
            "detector-crops": DETECTOR_CROPS_HEADER, "detectors": DETECTORS_HEADER,
-           "real-pipeline": REAL_PIPELINE_HEADER}
+           "real-pipeline": REAL_PIPELINE_HEADER, "bad-inputs": BAD_INPUTS_HEADER}
 DETECTOR_SPLITS = ("test", "test_mtfl")
 # What the README's ablation block says until an ablation run exists (generate never writes it).
 ABLATION_PLACEHOLDER = ("No ablation run of this profile yet: `python -m landmarklib train "
@@ -271,6 +277,31 @@ def report_time_block(path, profile):
             + _table(REPORT_TIME_HEADER, rows))
 
 
+def _code(text):
+    """`text` as Markdown inline code inside a table cell (pipes escaped)."""
+    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+
+
+def bad_inputs_block(folder):
+    """The bad inputs the CLI test replayed and the line each got, or None before a run.
+
+    Args:
+        folder: where ``tests/test_cli_hardening.py`` saved one JSON per case
+            (``case``, ``order``, ``command``, ``exit``, ``line``, ``before_tensorflow``).
+    """
+    paths = sorted(Path(folder).glob("*.json"))
+    if not paths:
+        return None
+    cases = sorted((read_json(p) for p in paths), key=lambda c: (c["order"], c["case"]))
+    rows = [[c["case"], _code(c["command"]), str(c["exit"]), _code(c["line"]),
+             "yes" if c["before_tensorflow"] else "no"] for c in cases]
+    return (f"Replayed by `tests/test_cli_hardening.py` through `python -m landmarklib` in a "
+            f"subprocess ({len(rows)} cases, recorded by `make test` in "
+            f"`build/{Path(folder).name}/`); each also leaves every file in its folder "
+            f"byte-identical. *before TensorFlow*: the process never imported it.\n\n"
+            + _table(BAD_INPUTS_HEADER, rows))
+
+
 def generate(profile="cpu", models_dir=None, build_dir=None):
     """{block name: Markdown, or None where its inputs are absent}.
 
@@ -287,4 +318,5 @@ def generate(profile="cpu", models_dir=None, build_dir=None):
             "detectors": detectors_block(build / "benchmarks" / "compare_detectors.json"),
             "real-pipeline": real_pipeline_block(build / "findings" / profile / "realworld.csv"),
             "report-time": report_time_block(build / "notebooks" / "timing.json", profile),
-            "speed": speed_block(build / "benchmarks")}
+            "speed": speed_block(build / "benchmarks"),
+            "bad-inputs": bad_inputs_block(build / BAD_INPUTS.name)}
