@@ -56,7 +56,8 @@ def training_rate(version, precision, batch, steps, profile_name="full"):
     model = lm.models.build(version)
     optimizer = keras.optimizers.AdamW(learning_rate=profile.learning_rate,
                                        weight_decay=profile.weight_decay)
-    model.compile(optimizer=optimizer, loss=lm.metrics.get_loss(profile.loss),
+    loss = lm.versions.get_version(version).loss_name(profile)   # V6: Wing
+    model.compile(optimizer=optimizer, loss=lm.metrics.get_loss(loss),
                   metrics=lm.metrics.keras_metrics(profile.pck_threshold))
     images, keypoints = synthetic_batch(batch * steps)
     model.fit(images[:batch * 5], keypoints[:batch * 5], batch_size=batch, epochs=1, verbose=0)

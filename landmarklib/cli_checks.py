@@ -3,9 +3,10 @@
 ``cli.main`` calls ``check_arguments`` before it imports the module that does
 a command's work, so that bad input fails fast and alone, with one line
 (``LandmarkError``, FileNotFoundError, PermissionError ...). Every module
-imported here imports only NumPy, pandas and OpenCV; the model versions and
-strategies are read from the training modules' source text (``constant_names``)
-because those modules import TensorFlow.
+imported here imports only NumPy, pandas and OpenCV (``training.versions``, the
+model versions, imports neither Keras nor TensorFlow); the strategies are read
+from ``training/distribute.py``'s source text (``constant_names``) because that
+module imports TensorFlow.
 """
 import ast
 import json
@@ -22,6 +23,7 @@ from .data.registry import DATASETS
 from .data.sources import find_root
 from .demo import camera, stills
 from .inference import video_io
+from .training.versions import REGISTRY
 
 MODEL_FILES = ("model.keras", "config.json")
 # command -> options naming files it reads (video's --csv is an output, so not here)
@@ -181,7 +183,7 @@ def check_csv_start(path):
 
 def check_train(args, profile):
     """Version, recipe, strategy, --set values and the dataset's files (no TF)."""
-    versions = constant_names("training/models.py", "REGISTRY")
+    versions = list(REGISTRY)
     if args.version not in versions:
         raise LandmarkError(f"--version {args.version}: unknown model version; choose one of "
                             f"{', '.join(versions)}")

@@ -261,8 +261,9 @@ def test_plan_orders_notebooks_and_expands_training(tmp_path):
     assert jobs[0].parameters == {"profile": "cpu",
                                   "figures_dir": str((tmp_path / "rep" / "figures").resolve())}
     assert jobs[1].parameters == {"profile": "cpu"}  # declares no figures_dir
-    assert jobs[-1].parameters["model_version"] == "transfer"
-    assert jobs[-1].output == tmp_path / "build" / "03_train_transfer.ipynb"
+    last = report.TRAIN_VERSIONS[-1]
+    assert jobs[-1].parameters["model_version"] == last
+    assert jobs[-1].output == tmp_path / "build" / f"03_train_{last}.ipynb"
     only = report.plan("cpu", nbs, tmp_path / "build", tmp_path / "rep", only=["train_v4"])
     assert [j.name for j in only] == ["03_train_v4"]
     with pytest.raises(ValueError, match="matches no notebook"):

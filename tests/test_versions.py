@@ -1,4 +1,5 @@
-"""Per-version facts live on ``models.Version``: no module tests a version by its name."""
+"""Per-version facts live on ``versions.Version``: no module tests a version by its name,
+and a run's cache key holds its own version's record only (adding V6 retrains nothing else)."""
 import ast
 from dataclasses import replace
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 import landmarklib as lm
 from landmarklib.core import config
 from landmarklib.reporting import findings, latex, results
-from landmarklib.training import models
+from landmarklib.training import models, runs, versions
 
 PACKAGE = Path(lm.__file__).parent
 
@@ -73,3 +74,87 @@ def test_the_check_finds_a_name_test():
     assert _version_literal_tests(ast.parse('ok = v in ("v3", "v4")'))
     assert not _version_literal_tests(ast.parse('ok = spec.augment != "none"'))
     assert not _version_literal_tests(ast.parse('ok = spec.builder == "transfer"'))
+
+
+# --- a run's cache key: its own record, its own builder's module -------------------------
+
+MANIFEST = {"faces": 10}   # stands in for the data manifest: only its equality matters
+
+
+def _keys(names=("v1", "v4", "heatmap", "v6")):
+    return {name: runs.cache_key(name, config.CPU, MANIFEST) for name in names}
+
+
+def test_adding_a_version_retrains_no_other(monkeypatch):
+    before = _keys()
+    extra = versions.Version("v7", "cnn", False, "v5", "+ something new", builds_on="v6")
+    monkeypatch.setitem(versions.REGISTRY, "v7", extra)
+    assert _keys() == before
+
+
+def test_a_versions_own_record_is_in_its_key_but_not_its_prose(monkeypatch):
+    before = _keys()
+    v4 = versions.REGISTRY["v4"]
+    monkeypatch.setitem(versions.REGISTRY, "v4", replace(v4, description="reworded", builds_on="v2"))
+    assert _keys() == before                           # text the report reads: same model
+    monkeypatch.setitem(versions.REGISTRY, "v4", replace(v4, augment="v5"))
+    after = _keys()
+    assert after["v4"] != before["v4"]
+    assert {k: v for k, v in after.items() if k != "v4"} == {k: v for k, v in before.items()
+                                                             if k != "v4"}
+
+
+def test_editing_v6s_network_retrains_v6_alone(monkeypatch):
+    before = _keys()
+    digest = runs.module_digest
+    monkeypatch.setattr(runs, "module_digest",
+                        lambda name: "edited" if name == "training.efficient" else digest(name))
+    after = _keys()
+    assert after["v6"] != before["v6"]
+    assert {k: after[k] for k in ("v1", "v4", "heatmap")} == {k: before[k] for k in
+                                                              ("v1", "v4", "heatmap")}
+
+
+# --- V6's loss, and what it is built from --------------------------------------------------
+
+def test_v6_trains_with_wing_unless_the_loss_is_set():
+    v6, v4 = versions.get_version("v6"), versions.get_version("v4")
+    assert v6.loss_name(config.CPU) == "wing"
+    assert v6.loss_name(replace(config.CPU, loss="mse"), overrides={"loss": "mse"}) == "mse"
+    assert v4.loss_name(config.CPU) == config.CPU.loss == "mse"
+    assert set(config.LOSSES) == set(lm.metrics.LOSSES)   # the pre-TensorFlow check knows them all
+
+
+def test_wing_loss_is_the_papers_and_masked():
+    np = pytest.importorskip("numpy")
+    truth = np.array([[10.0, 20.0, np.nan, 40.0]], np.float32)
+    pred = np.array([[10.5, 23.0, 99.0, 55.0]], np.float32)
+    w, eps = lm.metrics.WING_WIDTH, lm.metrics.WING_CURVATURE
+    joint = w - w * np.log(1 + w / eps)
+    expected = np.mean([w * np.log(1 + 0.5 / eps), w * np.log(1 + 3.0 / eps), 15.0 - joint])
+    assert float(lm.metrics.masked_wing(truth, pred)) == pytest.approx(expected, rel=1e-5)
+    # continuous where the log part meets the linear part
+    at = np.array([[0.0]], np.float32)
+    below = float(lm.metrics.masked_wing(at, at + w - 1e-3))
+    above = float(lm.metrics.masked_wing(at, at + w + 1e-3))
+    assert above - below == pytest.approx(2e-3, abs=1e-3)
+
+
+def test_v6_is_small_and_starts_at_the_mean_face():
+    np = pytest.importorskip("numpy")
+    mean = np.tile([30.0, 40.0, 66.0, 40.0], 8)[:30]
+    model = models.build("v6", mean_keypoints=mean)
+    assert model.count_params() < 600_000   # V4 has 3.5 M, the heatmap model 1.4 M
+    out = model.predict(np.full((2, 96, 96, 1), 0.5, np.float32), verbose=0)
+    assert out.shape == (2, 30)
+    assert np.abs(out - mean).max() < 6.0   # the soft-argmax prior: the mean face, untrained
+    assert {layer.__class__.__name__ for layer in model.layers} >= {"DepthwiseConv2D", "SoftArgmax"}
+
+
+def test_a_run_folder_names_a_loss_only_when_it_is_not_the_versions_own():
+    name = runs.run_names.run_folder_name
+    assert name("v6", "cpu") == name("v6", "cpu", overrides={"loss": "wing"}) == "v6-cpu"
+    assert name("v6", "cpu", overrides={"loss": "mse"}) == "v6-cpu+loss=mse"
+    assert name("v4", "cpu", overrides={"loss": "mse"}) == "v4-cpu"
+    assert name("v4", "cpu", overrides={"loss": "wing"}) == "v4-cpu+loss=wing"
+    assert name("v6", config.get_profile("cpu")) == "v6-cpu"   # a Profile that chose no loss

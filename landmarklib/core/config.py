@@ -54,7 +54,7 @@ class Profile:
     lr_schedule: str = "cosine"    # "cosine" (warm-up + cosine decay) or "constant"
     warmup_epochs: int = 2
     weight_decay: float = 1e-4
-    loss: str = "mse"              # masked loss: "mse" or "smooth_l1"
+    loss: str = "mse"              # masked loss (LOSSES); a version may name its own
     v1_epochs: int = 20            # the original V1 trained 20 epochs on complete rows
     validation_split: float = 0.2  # fraction of training identities held out as val
     pck_threshold: float = 2.0     # pixels; "masked accuracy" of the original project
@@ -86,6 +86,9 @@ def _is_number(value, lo=None, hi=None, strict_lo=False):
     return hi is None or value < hi
 
 
+# The masked losses' names (core.metrics.LOSSES holds them; named here to check a
+# profile without loading Keras).
+LOSSES = ("mse", "smooth_l1", "wing")
 # Profile field -> (test, what it expects); the type of every field is checked too.
 _FIELD_CHECKS = {
     "max_images": (lambda v: v is None or _is_int(v, 1), "None or an integer >= 1"),
@@ -99,7 +102,7 @@ _FIELD_CHECKS = {
     "validation_split": (lambda v: _is_number(v, 0, 1), "a fraction in [0, 1)"),
     "pck_threshold": (lambda v: _is_number(v, 0, strict_lo=True), "a finite number > 0 (pixels)"),
     "lr_schedule": (lambda v: v in ("cosine", "constant"), "'cosine' or 'constant'"),
-    "loss": (lambda v: v in ("mse", "smooth_l1"), "'mse' or 'smooth_l1'"),
+    "loss": (lambda v: v in LOSSES, " or ".join(repr(n) for n in LOSSES)),
     "name": (lambda v: isinstance(v, str) and v != "", "a name"),
     "dataset": (lambda v: isinstance(v, str) and v != "", "a dataset name"),
 }

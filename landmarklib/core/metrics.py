@@ -14,6 +14,8 @@ Two flavours of each metric, computing the same numbers:
 
 See 03_train, "Loss".
 """
+import math
+
 import keras
 import numpy as np
 from keras import ops
@@ -143,7 +145,24 @@ def masked_smooth_l1(y_true, y_pred, delta=1.0):
     return ops.sum(per) / ops.maximum(ops.sum(seen), 1.0)
 
 
-LOSSES = {"mse": masked_mse, "smooth_l1": masked_smooth_l1}
+# Wing loss (Feng et al., CVPR 2018) in crop pixels: logarithmic below WING_WIDTH,
+# so errors of a pixel or two still pull hard (MSE's pull fades as they shrink),
+# linear above it, so a badly framed face does not dominate the batch.
+WING_WIDTH = 10.0      # px; the paper's w
+WING_CURVATURE = 2.0   # px; the paper's epsilon
+
+
+@keras.saving.register_keras_serializable(package="landmarklib")
+def masked_wing(y_true, y_pred, width=WING_WIDTH, curvature=WING_CURVATURE):
+    """Masked Wing loss (px): w ln(1 + |d| / eps) below w, |d| - C above (continuous at w)."""
+    diff, seen = _masked_diff(y_true, y_pred)
+    a = ops.abs(diff)
+    joint = width - width * math.log(1.0 + width / curvature)
+    per = ops.where(a < width, width * ops.log(1.0 + a / curvature), a - joint) * seen
+    return ops.sum(per) / ops.maximum(ops.sum(seen), 1.0)
+
+
+LOSSES = {"mse": masked_mse, "smooth_l1": masked_smooth_l1, "wing": masked_wing}
 
 
 def get_loss(name):

@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 
 from ..core import keypoints as kp
 from ..core.files import atomic_path
+from ..training.versions import REGISTRY
 
 FORMATS = ("pdf", "png")
 PNG_DPI = 200
@@ -116,9 +117,7 @@ def draw_prediction(ax, image, truth, pred, title=""):
 
 
 def model_colors(names):
-    """A fixed colour per model name: matplotlib's tab10 in ``models.REGISTRY`` order."""
-    from ..training.models import REGISTRY  # Keras: the data's figures do not load it
-
+    """A fixed colour per model name: matplotlib's tab10 in ``versions.REGISTRY`` order."""
     order = list(REGISTRY) + [n for n in names if n not in REGISTRY]
     cmap = matplotlib.colormaps[MODEL_COLORMAP]
     return {n: cmap(order.index(n) % 10) for n in names}

@@ -26,7 +26,7 @@ from ..core.metrics import FAILURE_NME, nme_per_image
 from ..data import load_dataset
 from ..inference import photo
 from ..inference.framing import split_photos
-from ..training import models
+from ..training import versions
 from ..training.runs import RunStore
 from . import offtheshelf
 from .realworld import photo_split_models, photos_of_test_people, pooled_video_scores
@@ -38,7 +38,7 @@ FRAMED = {"test": {"framed YTF": "test", "framed MTFL": "test_mtfl"},
           "val": {"framed val": "val"}}
 COMPARED_PASSES = (1, 3)
 # The demo's version when 04_evaluate has not chosen one (``chosen_version``).
-FALLBACK_VERSION = models.MAIN_VERSION
+FALLBACK_VERSION = versions.MAIN_VERSION
 
 
 def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, limit=None,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..core import config
 from ..core.files import atomic_path, read_json, write_json
-from ..training.models import REGISTRY
+from ..training.versions import REGISTRY
 from ..training.runs import RunStore
 
 EVIDENCE = config.BUILD / "findings"            # per profile: attributes.csv, video.json, ...

@@ -30,7 +30,7 @@ import pandas as pd
 from ..core.files import atomic_path
 from ..evaluation.analysis import SIGNIFICANT_Z
 from ..inference import photo
-from ..training import models
+from ..training import versions
 # The evidence (what the notebooks saved for the report) lives in .evidence;
 # lm.findings.save_* is what the notebooks call.
 from .evidence import EVIDENCE, collect, save_attributes, save_realworld, save_video  # noqa: F401
@@ -48,7 +48,7 @@ TITLE_ENV, AUTHOR_ENV = "LANDMARKLIB_REPORT_TITLE", "LANDMARKLIB_REPORT_AUTHOR"
 NUMBER_WORDS = ("One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
 # the count follows the registry (it said "Six" beside seven versions once)
 DEFAULT_TITLE = (r"Facial Landmark Detection on $96\times96$ Faces:\\ "
-                 f"Masked Losses, Augmentation and {NUMBER_WORDS[len(models.REGISTRY) - 1]} Model Versions")
+                 f"Masked Losses, Augmentation and {NUMBER_WORDS[len(versions.REGISTRY) - 1]} Model Versions")
 DEFAULT_AUTHOR = "The landmarklib contributors"
 
 
@@ -106,7 +106,7 @@ def augmentation(nme):
     macros = {}
     for version in AUGMENTED:
         tag = version_label(version)
-        word = models.get_version(version).macro_word
+        word = versions.get_version(version).macro_word
         test = _change(nme, "test", version, PLAIN)
         detector = _change(nme, "test_detector", version, PLAIN)
         macros[f"Find{word}TestChange"] = _signed(test)
@@ -207,7 +207,7 @@ NO_CHOICE = "the evaluation notebook has not chosen one for this profile yet."
 def realworld(table, choice=None):
     """Sentences: the best version on framed crops, photos and videos; then the detectors;
     then the demo's version (chosen on validation people, `choice`) on the test people."""
-    ours = None if table is None else table[table.index.isin(list(models.REGISTRY))]
+    ours = None if table is None else table[table.index.isin(list(versions.REGISTRY))]
     if ours is None or ours.empty:
         return {"FindRealSentence": "The real pipeline was not scored for this profile.",
                 "FindRealDetectorsSentence": "", "FindDemoChoiceSentence": NO_CHOICE}
@@ -229,7 +229,7 @@ def realworld(table, choice=None):
             f"over photos and videos, {percent(choice['worst_median_nme'][v])}, was the lowest; "
             f"on the test people it has {percent(ours.loc[v, photos])} on photos and "
             f"{percent(ours.loc[v, 'videos'])} on videos.")
-    others = table[~table.index.isin(list(models.REGISTRY))]
+    others = table[~table.index.isin(list(versions.REGISTRY))]
     col = "photos YTF 1p"                   # the detectors' own framing: one pass
     if col in others and others[col].notna().any():
         name = others[col].idxmin()

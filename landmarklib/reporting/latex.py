@@ -20,7 +20,7 @@ from ..core.files import atomic_path
 from ..evaluation.evaluate import SPLIT_LABELS
 from ..evaluation.offtheshelf import SPLITS as DETECTOR_SPLITS
 from ..evaluation.tables import TOTAL
-from ..training import models
+from ..training import versions
 from .results import VERSION_LABELS
 from .runner import format_duration
 
@@ -120,7 +120,7 @@ def macro_name(*parts):
     for part in parts:
         for piece in re.split(r"[_\W]+", str(part)):
             if piece:
-                words.append(models.tex_word(piece))
+                words.append(versions.tex_word(piece))
     name = "".join(words)
     if not re.fullmatch(r"[A-Za-z]+", name):
         raise ValueError(f"cannot make a TeX macro name from {parts!r} (got {name!r})")

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..core import config
 from ..core.files import read_json
-from ..training import models
+from ..training import versions
 from ..training.runs import RunStore
 
 BENCHMARKS = config.BUILD / "benchmarks"
@@ -86,7 +86,7 @@ def collect_runs(profile, models_dir=None):
 
 def _version_specs():
     """{version: (description, default recipe)} in the registry's order."""
-    return {name: (v.description, v.augment) for name, v in models.REGISTRY.items()}
+    return {name: (v.description, v.augment) for name, v in versions.REGISTRY.items()}
 
 
 def _split_runs(runs, specs):

@@ -6,7 +6,7 @@ every table can say "not run" instead of failing.
 """
 import pandas as pd
 
-from ..training import models
+from ..training import versions
 from ..training.runs import RunStore
 from .runner import TRAIN_VERSIONS
 
@@ -22,7 +22,7 @@ METRICS = {
 # Units of the numbers quoted in the text (the tables put them in the header).
 # How tables name a version (``Version.label``): V1..V5 as in the original project, the
 # others as they are.
-VERSION_LABELS = {name: spec.label for name, spec in models.REGISTRY.items()}
+VERSION_LABELS = {name: spec.label for name, spec in versions.REGISTRY.items()}
 
 
 def collect_results(profile, models_dir=None, versions=TRAIN_VERSIONS):
@@ -31,7 +31,7 @@ def collect_results(profile, models_dir=None, versions=TRAIN_VERSIONS):
     Args:
         profile: a resolved profile name.
         models_dir: the models folder (default ``config.MODELS``).
-        versions: keys of ``models.REGISTRY``.
+        versions: keys of ``versions.REGISTRY``.
     """
     store = RunStore(models_dir)
     return {version: store.records(version, profile) for version in versions}
@@ -59,7 +59,7 @@ def markdown_results(profile):
              "|---|---|---|---|---|---|---|---|---|"]
     for version, found in collect_results(profile).items():
         if found is None:
-            lines.append(f"| {version} | {models.get_version(version).description} | not run "
+            lines.append(f"| {version} | {versions.get_version(version).description} | not run "
                          "| | | | | | |")
             continue
         r, s = found[0], found[0]["splits"]
@@ -71,8 +71,8 @@ def markdown_results(profile):
 
 
 def versions_frame():
-    """What each model version changes (from ``models.REGISTRY``)."""
+    """What each model version changes (from ``versions.REGISTRY``)."""
     return pd.DataFrame([{"version": v.label, "builder": v.builder,
                           "rows": "complete only" if v.complete_rows_only else "all (masked)",
                           "augment": v.augment, "change": v.description}
-                         for v in models.REGISTRY.values()]).set_index("version")
+                         for v in versions.REGISTRY.values()]).set_index("version")

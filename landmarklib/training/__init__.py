@@ -2,8 +2,10 @@
 
 Public modules (``__all__``):
 
-* ``models``: the versions (V1-V5, heatmap, transfer: ``models.REGISTRY``),
-  how each is built and how a model is applied;
+* ``versions``: the model versions (V1-V6, heatmap, transfer), one record each
+  (``versions.REGISTRY``); imports neither Keras nor TensorFlow;
+* ``models``: how each version's network is built and how a model is applied;
+* ``efficient``: V6's network, inverted residuals read out by heatmaps;
 * ``train``: ``train(version, profile)``, the one training entry point;
 * ``runs``: saved runs: where a run lives, whether it can be reused, opening one;
 * ``run_names``: how a run folder is named (the one function that spells it);
@@ -14,5 +16,6 @@ Internal: ``keras_compat``, the private Keras calls landmarklib makes, behind on
 """
 from ..core._exports import lazy_modules
 
-__all__ = ["distribute", "models", "run_files", "run_names", "runs", "train"]
+__all__ = ["distribute", "efficient", "models", "run_files", "run_names", "runs", "train",
+           "versions"]
 __getattr__, __dir__ = lazy_modules(__name__, __all__)

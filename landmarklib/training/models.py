@@ -1,116 +1,30 @@
-"""Model versions V1-V5, plus heatmap and transfer-learning variants, and how a model is applied.
+"""The networks of the model versions, and how a model is applied.
 
-Each version is one change over the previous one (as in Daniel Nouri's
-facial keypoints tutorial); the table in the report shows what each bought.
+What each version changes is its record in ``training.versions`` (re-exported
+here: ``models.REGISTRY``, ``models.get_version``); this module builds the
+network a record names (``build``):
 
-=========  ============================================================  ==========
-version    the one change                                                augment
-=========  ============================================================  ==========
-v1         plain CNN, trained only on rows with all 15 keypoints          none
-v2         same network, **masked loss** over all rows                    none
-v3         + rotation augmentation                                        ``v3``
-v4         + the original's full augmentation list                        ``v4``
-v5         + detector-robust augmentation (framing as a detector frames)  ``v5``
-heatmap    one heatmap per keypoint, soft-argmax readout (masked loss)    ``v4``
-transfer   a Keras Applications backbone (ImageNet weights if available)  ``v4``
-=========  ============================================================  ==========
+* ``cnn``: V1-V5, four stages of strided 3x3 convolutions and a dense head;
+* ``heatmap``: the same encoder, a small decoder to 24x24 maps, ``SoftArgmax``;
+* ``transfer``: a Keras Applications backbone (MobileNetV3-Small);
+* ``efficient``: V6, inverted residuals and ``SoftArgmax`` (``training.efficient``).
 
 Every model maps float32 images (batch, 96, 96, 1) in [0, 1] to (batch, 30)
 keypoints in pixels, so losses, metrics and plots never need to know which
-version produced a prediction. The network is designed for 96x96 grayscale and
+version produced a prediction. The CNN is designed for 96x96 grayscale and
 CPU speed: it strides early, keeps few channels at high resolution, and reads
 out from a 6x6 map. See 03_train, "The model".
 """
-import re
-from dataclasses import dataclass
-
 import keras
 import numpy as np
 from keras import layers
 
 from ..core import config
 from ..core import keypoints as kp
-from ..core.errors import LandmarkError
+from . import efficient
+from .versions import MAIN_VERSION, REGISTRY, Version, get_version, tex_word
 
 HALF = kp.IMAGE_SIZE / 2  # outputs are predicted as (x - 48) / 48, then rescaled
-
-
-# "v4" -> "Vfour": digits spelled out, since TeX macro names are letters only.
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-
-def tex_word(text):
-    """`text` with each digit spelled out and the first letter capitalised ("v12" -> "Vonetwo").
-
-    Args:
-        text: a word of letters and digits (a version name, a split's part).
-    """
-    spelled = re.sub(r"\d", lambda m: DIGIT_WORDS[int(m.group())], str(text))
-    return spelled[:1].upper() + spelled[1:]
-
-
-@dataclass(frozen=True)
-class Version:
-    """What distinguishes one model version from another.
-
-    Fields:
-        name: the key in REGISTRY ("v4"), as folders and the command line write it.
-        builder: "cnn", "heatmap" or "transfer" (the function ``build`` calls).
-        complete_rows_only: V1 drops rows with any missing keypoint.
-        augment: recipe name in ``data.recipes.RECIPES`` ("none": no augmentation).
-        description: the one change over the version before, as the README's and
-            the report's tables show it ("change").
-        epochs_field: the ``core.config.Profile`` field with its number of epochs
-            (V1 trains as long as the original did on its fewer rows: ``v1_epochs``).
-    """
-
-    name: str
-    builder: str
-    complete_rows_only: bool
-    augment: str
-    description: str
-    epochs_field: str = "epochs"
-
-    @property
-    def label(self):
-        """How tables and the text name it: "V4" for v<digits>, other names as they are."""
-        return self.name.upper() if self.name[1:].isdigit() else self.name
-
-    @property
-    def macro_word(self):
-        """Its word in LaTeX macro names: "Vfour" (``\\VfourTestRmse``), "Heatmap"."""
-        return tex_word(self.name)
-
-    @property
-    def augmented(self):
-        """True if it trains on augmented images (its recipe is not "none")."""
-        return self.augment != "none"
-
-    def epochs(self, profile):
-        """How many epochs it trains for under `profile` (a ``core.config.Profile``)."""
-        return getattr(profile, self.epochs_field)
-
-
-REGISTRY = {
-    "v1": Version("v1", "cnn", True, "none", "plain CNN on complete rows only",
-                  epochs_field="v1_epochs"),
-    "v2": Version("v2", "cnn", False, "none", "+ masked loss over all rows"),
-    "v3": Version("v3", "cnn", False, "v3", "+ rotation augmentation"),
-    "v4": Version("v4", "cnn", False, "v4", "+ full augmentation"),
-    "v5": Version("v5", "cnn", False, "v5", "+ detector-robust augmentation"),
-    "heatmap": Version("heatmap", "heatmap", False, "v4", "heatmaps + soft-argmax"),
-    "transfer": Version("transfer", "transfer", False, "v4", "ImageNet backbone"),
-}
-# The version the others are measured against: the report's reference run (its
-# machine and test-set sizes) and the demo's version until 04_evaluate chooses one.
-MAIN_VERSION = "v4"
-
-
-def get_version(name):
-    """The Version record of `name` (a key of REGISTRY), else a clear error."""
-    if name not in REGISTRY:
-        raise LandmarkError(f"unknown model version {name!r}; choose one of {list(REGISTRY)}")
-    return REGISTRY[name]
 
 
 def _conv(x, filters, stride=1, name=None):
@@ -258,10 +172,17 @@ def transfer(weights=None, mean_keypoints=None, name="transfer"):
     return model
 
 
+def v6(mean_keypoints=None, name="v6"):
+    """V6: ``efficient.network`` read out by ``SoftArgmax`` (the mean shape as its prior)."""
+    return efficient.network(SoftArgmax(mean_keypoints, name="soft_argmax"), name=name)
+
+
+BUILDERS = {"cnn": cnn, "heatmap": heatmap, "transfer": transfer, "efficient": v6}
+
+
 def build(version, **kwargs):
     """A fresh, uncompiled model for `version` (a key of REGISTRY)."""
-    builder = get_version(version).builder
-    return {"cnn": cnn, "heatmap": heatmap, "transfer": transfer}[builder](**kwargs)
+    return BUILDERS[get_version(version).builder](**kwargs)
 
 
 CUSTOM_OBJECTS = {"SoftArgmax": SoftArgmax}

@@ -13,10 +13,10 @@ those of every earlier version of the project:
 """
 import hashlib
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from ..core import config
-from . import models
+from . import versions
 
 # An override value goes into a folder name as it is when it is made of these
 # (and short); any other value is hashed (``field~<8 hex digits>``).
@@ -41,16 +41,19 @@ def _override_text(field, value):
     return f"{field}~{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
-def effective_overrides(profile, overrides=None):
+def effective_overrides(profile, overrides=None, version=None):
     """The fields of `profile` (plus `overrides`) that differ from its named profile.
 
     Fields set to the value they already have change nothing and are left out,
-    as is the dataset (part of the folder name itself).
+    as is the dataset (part of the folder name itself). With `version`, the
+    version's own loss counts as the default (``Version.loss``: V6's Wing), so
+    ``--set loss=mse`` names a V6 folder and ``--set loss=wing`` does not.
 
     Args:
         profile: a resolved profile name or a Profile (a Profile made with
             ``config.get_profile(name, **fields)`` carries its changed fields).
         overrides: dict field -> value to apply on top (None: none).
+        version: a key of ``versions.REGISTRY`` or a Version (None: no version's defaults).
 
     Returns:
         dict field -> value, sorted by field.
@@ -61,6 +64,11 @@ def effective_overrides(profile, overrides=None):
     else:
         base = config.PROFILES[profile]
         current = base.to_dict()
+    own_loss = None if version is None else versions.get_version(getattr(version, "name", version)).loss
+    if own_loss is not None:
+        if current["loss"] == base.loss:   # the profile's loss: the version trains with its own
+            current["loss"] = own_loss
+        base = replace(base, loss=own_loss)
     current.update(overrides or {})
     return {field: current[field] for field in sorted(current)
             if field not in _NAMED_FIELDS and current[field] != getattr(base, field)}
@@ -77,7 +85,7 @@ def run_folder_name(version, profile, dataset=None, recipe=None, overrides=None)
     with ``--set`` overrides never shares a folder with the default run.
 
     Args:
-        version: a key of ``models.REGISTRY`` or a ``models.Version``.
+        version: a key of ``versions.REGISTRY`` or a ``versions.Version``.
         profile: a resolved profile name (smoke, cpu, full) or a Profile.
         dataset: key of the dataset registry (None: the profile's, or
             ``dataset`` in `overrides`); two datasets never share a folder.
@@ -92,8 +100,8 @@ def run_folder_name(version, profile, dataset=None, recipe=None, overrides=None)
     parts = [version]
     if dataset and dataset != config.DEFAULT_DATASET:
         parts.append(dataset)
-    if recipe and recipe != models.get_version(version).augment:
+    if recipe and recipe != versions.get_version(version).augment:
         parts.append(recipe)
-    changed = effective_overrides(profile, overrides)
+    changed = effective_overrides(profile, overrides, version)
     return "-".join(parts + [profile_name]) + "".join(
         "+" + _override_text(field, value) for field, value in changed.items())

@@ -38,6 +38,7 @@ from ..core import keypoints as kp
 from ..core.errors import LandmarkError
 from ..data import augment, registry
 from . import models, run_names
+from .versions import REGISTRY, get_version
 from .run_files import (CONFIG_FILE, HISTORY_FILE, MODEL_FILE, RESULTS_FILE, check_run_folder,
                         is_keras_archive, read_run_json)
 
@@ -54,6 +55,10 @@ TRAINING_MODULES = (
 # ... and what turns a trained model into predictions (mirroring, test-time
 # flip, batching): part of the key of cached predictions (evaluation.evaluate).
 PREDICTION_MODULES = ("core.keypoints", "data.pipeline", "training.models", "inference.predict")
+# ... and, for one builder only, the module of its network: tuning V6's network
+# retrains V6 alone. (Which versions exist is not in the key either: a run's key
+# holds its own ``versions.Version`` record, ``Version.cache_facts``.)
+BUILDER_MODULES = {"efficient": ("training.efficient",)}
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # The file Keras looks for (in $KERAS_HOME/models, default ~/.keras/models) for
 # the transfer backbone's ImageNet weights (MobileNetV3-Small, minimalistic, no top).
@@ -122,7 +127,7 @@ class RunStore:
         """The folder of a run (it need not exist); see ``run_folder_name``.
 
         Args:
-            version: a key of ``models.REGISTRY`` or a ``models.Version``.
+            version: a key of ``versions.REGISTRY`` or a ``versions.Version``.
             profile: a profile name ("auto" is resolved) or a Profile.
             dataset, recipe, overrides: as for ``run_folder_name``.
         """
@@ -175,7 +180,7 @@ class RunStore:
 
         Args:
             profile: a profile name ("auto" is resolved, once) or a Profile.
-            versions: keys of ``models.REGISTRY`` or Versions (None: all).
+            versions: keys of ``versions.REGISTRY`` or Versions (None: all).
             dataset: the dataset the runs were trained on (None: the profile's).
             missing: a run not on disk: "raise" (one line naming how to train
                 it) or "skip" (left out of the dict).
@@ -187,7 +192,7 @@ class RunStore:
             raise ValueError(f"missing={missing!r}; expected 'raise' or 'skip'")
         if not isinstance(profile, config.Profile):
             profile = config.resolve_profile(profile)
-        names = list(models.REGISTRY) if versions is None else [getattr(v, "name", v) for v in versions]
+        names = list(REGISTRY) if versions is None else [getattr(v, "name", v) for v in versions]
         found = {}
         for version in names:
             if trainer is not None:
@@ -220,7 +225,7 @@ class RunStore:
                 continue
             cfg = read_run_json(folder / CONFIG_FILE)
             version = cfg.get("version", results.get("version"))
-            if version not in models.REGISTRY:
+            if version not in REGISTRY:
                 continue
             dataset = cfg.get("profile", {}).get("dataset") or config.DEFAULT_DATASET
             if folder.name == run_names.run_folder_name(version, profile, dataset, cfg.get("augment")):
@@ -244,7 +249,7 @@ def run_dir_for(version, profile_name, recipe=None, dataset=config.DEFAULT_DATAS
     """Kept for old callers: ``RunStore().path`` (the folder under ``config.MODELS``).
 
     Args:
-        version: key of ``models.REGISTRY``.
+        version: key of ``versions.REGISTRY``.
         profile_name: a resolved profile name (smoke, cpu, full).
         recipe: the augmentation recipe trained with (None: the version's own).
         dataset: key of the dataset registry.
@@ -325,13 +330,15 @@ def transfer_weights_source(weights=None):
 
 
 def cache_key(version, profile, manifest, recipe=None):
-    """What decides whether a saved run can be reused: version, profile, data,
-    the training code (``code_digest``), for augmented versions the recipe's
+    """What decides whether a saved run can be reused: version, its record in
+    ``versions.REGISTRY``, profile, data, the training code (``code_digest``, with
+    its builder's own module, ``BUILDER_MODULES``), for augmented versions the recipe's
     ranges, and for the transfer model the backbone weights it would load
     (``transfer_weights_source``)."""
+    spec = get_version(version)
     content = {"version": version, "profile": profile.to_dict(), "data": manifest,
-               "code": code_digest()}
-    spec = models.get_version(version)
+               "code": code_digest(TRAINING_MODULES + BUILDER_MODULES.get(spec.builder, ())),
+               "record": spec.cache_facts()}
     if spec.builder == "transfer":
         content["weights"] = transfer_weights_source()
     recipe = recipe or spec.augment

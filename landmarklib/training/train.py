@@ -146,7 +146,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     """Train (or load the cached) `version` with `profile`; returns a Run.
 
     Args:
-        version: key of ``models.REGISTRY`` (v1, v2, v3, v4, v5, heatmap, transfer).
+        version: key of ``versions.REGISTRY`` (v1, v2, v3, v4, v5, heatmap, transfer, v6).
         profile: "smoke", "cpu", "full" or "auto" (full with a GPU, cpu without).
         retrain: ignore a cached run with the same key.
         strategy: tf.distribute strategy name (see ``landmarklib.distribute``).
@@ -160,6 +160,7 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     spec = models.get_version(version)
     profile_name = config.resolve_profile(profile)
     prof = config.get_profile(profile_name, **overrides)
+    prof = replace(prof, loss=spec.loss_name(prof, overrides))  # V6 trains with Wing loss
     augment_recipe = recipe or spec.augment
     run_dir = Path(run_dir or RunStore().path(version, profile_name, prof.dataset, augment_recipe,
                                               overrides))
