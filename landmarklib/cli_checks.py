@@ -23,7 +23,7 @@ from .data.registry import DATASETS
 from .data.sources import find_root
 from .demo import camera, stills
 from .inference import video_io
-from .training.versions import REGISTRY
+from .training.versions import CANDIDATES, REGISTRY
 
 MODEL_FILES = ("model.keras", "config.json")
 # command -> options naming files it reads (video's --csv is an output, so not here)
@@ -183,7 +183,7 @@ def check_csv_start(path):
 
 def check_train(args, profile):
     """Version, recipe, strategy, --set values and the dataset's files (no TF)."""
-    versions = list(REGISTRY)
+    versions = list(REGISTRY) + list(CANDIDATES)
     if args.version not in versions:
         raise LandmarkError(f"--version {args.version}: unknown model version; choose one of "
                             f"{', '.join(versions)}")

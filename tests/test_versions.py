@@ -158,3 +158,9 @@ def test_a_run_folder_names_a_loss_only_when_it_is_not_the_versions_own():
     assert name("v4", "cpu", overrides={"loss": "mse"}) == "v4-cpu"
     assert name("v4", "cpu", overrides={"loss": "wing"}) == "v4-cpu+loss=wing"
     assert name("v6", config.get_profile("cpu")) == "v6-cpu"   # a Profile that chose no loss
+
+
+def test_v6_is_a_candidate_until_it_wins_on_validation():
+    assert "v6" in versions.CANDIDATES and "v6" not in versions.REGISTRY
+    assert "v6" not in lm.report.TRAIN_VERSIONS   # make report and the tests do not train it
+    assert versions.get_version("v6").builder == "efficient"

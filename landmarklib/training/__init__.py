@@ -2,10 +2,10 @@
 
 Public modules (``__all__``):
 
-* ``versions``: the model versions (V1-V6, heatmap, transfer), one record each
-  (``versions.REGISTRY``); imports neither Keras nor TensorFlow;
+* ``versions``: the model versions (V1-V5, heatmap, transfer; V6 a candidate), one
+  record each (``versions.REGISTRY``); imports neither Keras nor TensorFlow;
 * ``models``: how each version's network is built and how a model is applied;
-* ``efficient``: V6's network, inverted residuals read out by heatmaps;
+* ``efficient``: V6's network (a candidate), inverted residuals read out by heatmaps;
 * ``train``: ``train(version, profile)``, the one training entry point;
 * ``runs``: saved runs: where a run lives, whether it can be reused, opening one;
 * ``run_names``: how a run folder is named (the one function that spells it);
