@@ -12,12 +12,13 @@ PROFILE ?= auto
 PYTEST_ARGS ?=
 ONLY ?=
 
-.PHONY: setup test report notebooks pdf benchmarks detectors-venv clean-build help colab-check readme overleaf colab-links
+.PHONY: setup test report notebooks pdf climb benchmarks detectors-venv clean-build help colab-check readme overleaf colab-links
 
 help:
 	@echo "make report [PROFILE=smoke|cpu|full]  - run the notebooks and build report/main.pdf"
 	@echo "make pdf [PROFILE=...]                - rebuild report/main.pdf from the trained runs"
 	@echo "make test                             - run the tests"
+	@echo "make climb [PROFILE=...]              - train V6's climb, one run per row (README, Beyond V4)"
 	@echo "make benchmarks                       - print the speed tables quoted in the README"
 	@echo "make readme [PROFILE=...]             - rewrite the README's tables from runs and benchmarks"
 	@echo "make detectors-venv                   - dlib + MediaPipe for benchmarks/compare_detectors.py"
@@ -54,6 +55,12 @@ readme: setup
 # Tables from the trained runs + report/main.pdf, without running the notebooks.
 pdf: setup
 	$(BIN)/python -c "import sys; from landmarklib import report; sys.exit(report.build('$(PROFILE)'))"
+
+# V6's climb (training/versions.py, CLIMB): one run per row, cached runs loaded; then the
+# README's climb and goals tables (only those). Not part of make report (a training per row).
+climb: setup
+	$(BIN)/python -c "from landmarklib.training import climb; climb.train_climb('$(PROFILE)')"
+	$(if $(filter smoke,$(PROFILE)),@echo "readme: smoke runs are not quoted in the README",$(BIN)/python -m landmarklib.reporting.readme --profile $(PROFILE) --only climb goals)
 
 # The CPU benchmarks (gpu_train_speed.py is for a machine with an accelerator, see README).
 # compare_detectors.py needs `make detectors-venv` first and is skipped without it.

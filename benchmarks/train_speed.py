@@ -3,13 +3,16 @@
 Prints one row per version: parameters, forward MFLOP per image, training
 images/s through the real input pipeline (with the version's augmentation),
 the GFLOP/s that achieves, and inference ms per face at batch 1 (a traced
-tf.function, one thread and all threads) and at batch 256. Medians of several
+tf.function, one thread and all threads; the TFLite interpreter with one thread,
+as the demo runs a model) and at batch 256. Medians of several
 timed repeats after a warm-up. With --onednn it also compares training speed
 with TF_ENABLE_ONEDNN_OPTS=0 and =1 (each in a fresh process).
 
     python benchmarks/train_speed.py [--versions v2 v4] [--steps 30] [--onednn]
 
-The table is also written to build/benchmarks/train_speed.txt.
+The table is also written to build/benchmarks/train_speed.txt, and with one
+record per version to build/benchmarks/train_speed.json (the README's speed
+block and V6's goals, ``reporting.goals``, read it).
 """
 import argparse
 import os
@@ -101,6 +104,23 @@ def one_thread_ms(version):
     return float(line[0].split()[1]) if line else float("nan")
 
 
+def tflite_one_thread_ms(model):
+    """Batch-1 ms per face of the model converted to TFLite, interpreter on one thread."""
+    from landmarklib import export
+
+    predictor = export.TFLitePredictor(export.to_tflite(model), num_threads=1)
+    crop = np.random.default_rng(0).integers(0, 256, (1, 96, 96), dtype=np.uint8)
+    for _ in range(5):
+        predictor(crop)
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        for _ in range(20):
+            predictor(crop)
+        times.append((time.perf_counter() - start) / 20 * 1000)
+    return statistics.median(times)
+
+
 def onednn_comparison(steps):
     rows = []
     for flag in ("0", "1"):
@@ -127,19 +147,28 @@ def main():
 
     faces = lm.datasets.load_splits("faces15")["train"]
     header = (f"{'version':9} {'params':>9} {'MFLOP/img':>9} {'train img/s':>11} "
-              f"{'GFLOP/s':>8} {'ms b1':>6} {'ms b1 1core':>11} {'ms/face b256':>12}")
+              f"{'GFLOP/s':>8} {'ms b1':>6} {'ms b1 1core':>11} {'TFLite 1core':>12} "
+              f"{'ms/face b256':>12}")
     load = os.getloadavg()[0]
     lines = [f"machine: {os.cpu_count()} cores, load average "
              f"{load:.1f}; batch {BATCH}; medians of repeats", header]
     print(lines[0]), print(header)
+    records = []
     for version in args.versions or list(lm.models.REGISTRY):
         rate, model = training_rate(version, faces, args.steps)
         flops = forward_flops(model)
-        # training ~ 3x the forward pass (forward + two backward products)
-        gflops = 3 * flops * rate / 1e9
-        row = (f"{version:9} {model.count_params():>9,} {flops / 1e6:>9.1f} {rate:>11.0f} "
-               f"{gflops:>8.1f} {inference_ms(model, 1):>6.2f} {one_thread_ms(version):>11.2f} "
-               f"{inference_ms(model, 256):>12.3f}")
+        record = {"version": version, "parameters": int(model.count_params()),
+                  "mflop_per_image": flops / 1e6, "train_images_per_second": rate,
+                  # training ~ 3x the forward pass (forward + two backward products)
+                  "gflop_per_second": 3 * flops * rate / 1e9,
+                  "ms_batch1": inference_ms(model, 1), "ms_batch1_one_core": one_thread_ms(version),
+                  "tflite_ms_one_core": tflite_one_thread_ms(model),
+                  "ms_per_face_batch256": inference_ms(model, 256)}
+        records.append(record)
+        row = (f"{version:9} {record['parameters']:>9,} {flops / 1e6:>9.1f} {rate:>11.0f} "
+               f"{record['gflop_per_second']:>8.1f} {record['ms_batch1']:>6.2f} "
+               f"{record['ms_batch1_one_core']:>11.2f} {record['tflite_ms_one_core']:>12.2f} "
+               f"{record['ms_per_face_batch256']:>12.3f}")
         print(row)
         lines.append(row)
     if args.onednn:
@@ -150,7 +179,8 @@ def main():
     out = lm.config.BUILD / "benchmarks" / "train_speed.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
-    lm.readme.write_benchmark_output("train_speed", "\n".join(lines), load)  # for `make readme`
+    lm.readme.write_benchmark_output("train_speed", "\n".join(lines), load,  # for `make readme`
+                                    records=records)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ ALIASES = {
     "recipes": "data.recipes",
     "models": "training.models", "versions": "training.versions",
     "efficient": "training.efficient", "train": "training.train", "runs": "training.runs",
+    "climb": "training.climb",
     "run_names": "training.run_names", "run_files": "training.run_files",
     "distribute": "training.distribute", "keras_compat": "training.keras_compat",
     "predict": "inference.predict", "export": "inference.export",
@@ -55,6 +56,7 @@ ALIASES = {
     "runner": "reporting.runner", "execute": "reporting.execute", "latex": "reporting.latex", "generated": "reporting.generated", "results": "reporting.results",
     "findings": "reporting.findings", "consistency": "reporting.consistency",
     "readme_blocks": "reporting.readme_blocks", "evidence": "reporting.evidence",
+    "climb_tables": "reporting.climb_tables", "goals": "reporting.goals",
     "cli": "cli",
 }
 

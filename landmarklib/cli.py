@@ -33,6 +33,7 @@ from . import cli_commands as commands
 from .cli_checks import DATASET_SPLITS, MODEL_FILES, SOURCE_SPLITS, check_arguments
 from .core.errors import LandmarkError, ManyErrors
 from .core.streams import without_stderr_lines
+from .training.versions import CANDIDATES, REGISTRY
 
 USAGE_ERROR = 2
 # Exceptions that mean "the input is wrong", shown as one line without a traceback.
@@ -147,7 +148,8 @@ def build_parser():
 
     p = sub.add_parser("train", help="train a model version (cached: reruns load the saved model)")
     p.add_argument("--version", required=True,
-                   help="v1, v2, v3, v4, heatmap or transfer (see landmarklib.models)")
+                   help=f"{', '.join(REGISTRY)}, or a candidate: {', '.join(CANDIDATES)} "
+                        f"(see landmarklib.training.versions)")
     p.add_argument("--profile", default="auto", help="smoke, cpu, full or auto (default)")
     p.add_argument("--retrain", action="store_true", help="train even if a cached run matches")
     p.add_argument("--strategy", default="auto",

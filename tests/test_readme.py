@@ -18,7 +18,7 @@ def _results(version, rmse, weights=None, profile="cpu"):
     splits = {s: {"rmse": rmse + i / 10, "nme": 4 * rmse + i, "mae": rmse / 2}
               for i, s in enumerate(SPLITS)}
     return {"version": version, "profile": profile, "description": f"{version} change",
-            "epochs": 12, "parameters": 3_540_000, "train_seconds": 700.0,
+            "epochs": 12, "parameters": 3_540_000, "train_seconds": 700.0, "train_images": 9_600,
             "backbone_weights": weights, "splits": splits}
 
 
@@ -30,6 +30,8 @@ def inputs(tmp_path):
                                     ("v4-cpu", _results("v4", 1.46), "v4"),
                                     ("v4-strong-cpu", _results("v4", 1.76), "strong"),
                                     ("transfer-cpu", _results("transfer", 3.71, "none"), "v4"),
+                                    ("heatmap-cpu", _results("heatmap", 1.36), "v4"),
+                                    ("v6-cpu", _results("v6", 1.29), "v4"),
                                     ("v2-smoke", _results("v2", 3.0, profile="smoke"), "none")]:
         write_json(results, models / folder / "results.json")
         write_json({"version": results["version"], "augment": recipe}, models / folder / "config.json")
@@ -45,6 +47,9 @@ def inputs(tmp_path):
                                   folder=build / "benchmarks")
     readme.write_benchmark_output("data_speed", "convert 7.1 s\nload 0.14 s", 0.3,
                                   folder=build / "benchmarks")
+    readme.write_benchmark_output("train_speed", "v6 trains", 0.4,
+                                  [{"version": "v6", "train_images_per_second": 200.0,
+                                    "tflite_ms_one_core": 1.25}], folder=build / "benchmarks")
     columns = ["framed YTF", "framed MTFL", "photos YTF 1p", "photos YTF 3p", "photos MTFL 1p",
                "photos MTFL 3p", "photo failures %", "videos", "video failures %"]
     real = pd.DataFrame([[4.8 + i / 10 for i in range(9)], [5.4 + i / 10 for i in range(9)],
@@ -101,6 +106,16 @@ def test_make_readme_writes_every_block_from_the_inputs(inputs):
     # the cpu report's notebooks, their total, and the load around each; not the smoke run's
     assert "| 03_train_v2 | 11.9 | 0.4 | 2.1 |" in blocks["report-time"]
     assert "| total | 12.2 |" in blocks["report-time"] and "smoke" not in blocks["report-time"]
+    # V6's climb: the rows with runs, each against the row it changes; the rest named
+    assert "| 1 | heatmap: V4's encoder" in blocks["climb"] and "`heatmap-cpu`" in blocks["climb"]
+    assert "| 3 | + Wing loss: V6 | `v6-cpu` | 12 | 1.29 | 5.16 | 0.65 | -- |" in blocks["climb"]
+    assert "`python -m landmarklib train --version v6 --profile cpu --set loss=mse`" in blocks["climb"]
+    # its goals: measured where a file says so, "not measured" and how to measure otherwise
+    assert "| YouTube-Faces test RMSE, landmark-framed | <= 1.10 px | 1.39 px | no |" in blocks["goals"]
+    assert "| TFLite inference per face, 1 core | <= 2 ms | 1.25 ms | yes |" in blocks["goals"]
+    assert "200 images/s (load average 0.4) x 12 epochs of 9600 faces" in blocks["goals"]
+    assert "| training time, cpu profile, 2 quiet cores | <= 15 min | 9.60 min | yes |" in blocks["goals"]
+    assert "| make report PROFILE=cpu, V6 included | <= 90 min | -- | not measured |" in blocks["goals"]
     assert ("| convert empty csv | `python -m landmarklib convert --source csv --root in.csv --out "
             "o.csv` | 2 | `error: in.csv: the file is empty (0 bytes)` | yes |") in blocks["bad-inputs"]
     for name, content in blocks.items():

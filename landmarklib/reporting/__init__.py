@@ -17,8 +17,9 @@ Internal, the parts behind them: ``execute`` (one notebook under papermill that
 cannot hang), ``results`` (a profile's results read from its run folders),
 ``generated`` (``report/generated/*.tex`` from a profile's runs),
 ``consistency`` (do the figures come from one profile?), ``evidence`` (what the
-notebooks save for the findings) and ``readme_blocks`` (the README's generated
-Markdown blocks).
+notebooks save for the findings), ``readme_blocks`` (the README's generated
+Markdown blocks), ``climb_tables`` (V6's climb, one change per row, from its runs)
+and ``goals`` (V6's goals beside what was measured).
 """
 from ..core._exports import lazy_modules
 

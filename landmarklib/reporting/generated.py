@@ -17,6 +17,7 @@ from ..data import recipes, registry
 from ..evaluation.realworld_versions import COMPARED_PASSES
 from ..evaluation.realworld_videos import SCENARIO_PEOPLE, SCENARIOS
 from ..training import versions
+from . import climb_tables, goals
 from .latex import (MISSING, NOT_RUN, format_count, format_seconds, latex_escape, macro_name,
                     to_latex)
 from .latex import newcommand as _newcommand
@@ -298,6 +299,8 @@ def write_generated(profile, generated_dir=None, models_dir=None):
         "augment_table.tex": augment_table_tex(),
         "results_macros.tex": results_macros_tex(found),
         "profile.tex": profile_tex(profile, found),
+        "climb_table.tex": climb_tables.climb_table_tex(profile, models_dir),
+        "goals_table.tex": goals.goals_table_tex(profile, models_dir),
     }
     written = []
     for name, text in texts.items():

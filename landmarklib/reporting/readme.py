@@ -7,7 +7,7 @@ Each table lives between two markers in README.md::
     <!-- end: results -->
 
 and is rebuilt from the files the runs and benchmarks write
-(``reporting.readme_blocks``: results, ablation, detector-crops, detectors,
+(``reporting.readme_blocks``: results, ablation, climb, goals, detector-crops, detectors,
 real-pipeline, report-time, speed, bad-inputs).
 
 A block whose inputs are absent (a fresh clone) is left as it is, and
@@ -84,7 +84,8 @@ def format_problems(name, content):
     return problems
 
 
-def update_readme(path=None, profile="cpu", models_dir=None, build_dir=None, check=False):
+def update_readme(path=None, profile="cpu", models_dir=None, build_dir=None, check=False,
+                  only=None):
     """Rewrite the generated blocks of README.md; returns {name: what happened}.
 
     Args:
@@ -92,15 +93,21 @@ def update_readme(path=None, profile="cpu", models_dir=None, build_dir=None, che
         profile: whose runs fill the results tables.
         models_dir, build_dir: see ``generate``.
         check: compare only; nothing is written.
+        only: names of the blocks to rewrite (default all of BLOCKS).
     """
     path = Path(path or README)
     text = path.read_text()
     blocks = generate(profile, models_dir, build_dir)
+    if only:
+        unknown = sorted(set(only) - set(blocks))
+        if unknown:
+            raise ValueError(f"unknown README block {unknown[0]!r}; expected one of {list(blocks)}")
+        blocks = {name: blocks[name] for name in only}
     current = read_blocks(text)
     status = {}
     for name, content in blocks.items():
         if content is None:
-            status[name] = "kept (no inputs: " + ("no runs" if name in ("results", "ablation")
+            status[name] = "kept (no inputs: " + ("no runs" if name in ("results", "ablation", "climb")
                                                   else "not measured here") + ")"
         elif current.get(name) == content:
             status[name] = "up to date"
@@ -134,7 +141,8 @@ def write_benchmark_output(name, text, load_average=None, records=None, folder=N
 
 
 def main(argv=None):
-    """``python -m landmarklib.reporting.readme [--profile P] [--readme PATH] [--check]``;
+    """``python -m landmarklib.reporting.readme [--profile P] [--readme PATH] [--check]
+    [--only BLOCK ...]``;
     exits with 1 when --check finds a block that differs from what would be written."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -144,9 +152,12 @@ def main(argv=None):
     parser.add_argument("--models", default=str(config.MODELS), help="run folders")
     parser.add_argument("--build", default=str(config.BUILD),
                         help="folder of comparison.csv and benchmarks/")
+    parser.add_argument("--only", nargs="+", choices=BLOCKS, metavar="BLOCK",
+                        help=f"rewrite these blocks only (of {', '.join(BLOCKS)})")
     args = parser.parse_args(argv)
     profile = profile_with_runs(args.models) if args.profile == "auto" else args.profile
-    status = update_readme(args.readme, profile, args.models, args.build, check=args.check)
+    status = update_readme(args.readme, profile, args.models, args.build, check=args.check,
+                           only=args.only)
     for name, what in status.items():
         print(f"{args.readme}: {name}: {what}")
     if args.check and "differs" in status.values():

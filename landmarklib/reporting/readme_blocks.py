@@ -6,6 +6,9 @@ markers. The blocks and what each is written from:
 
 * ``results``:        ``models/*/results.json`` (+ ``config.json``) of a profile's runs;
 * ``ablation``:       runs trained with another augmentation recipe (``train --recipe``);
+* ``climb``:          V6's climb, one change per row (``reporting.climb_tables``,
+  the runs of ``versions.CLIMB`` that ``make climb`` trains);
+* ``goals``:          V6's goals beside what runs and benchmarks measured (``reporting.goals``);
 * ``detector-crops``: the detector-framed test split of 04_evaluate (``build/comparison.csv``);
 * ``detectors``:      ``build/benchmarks/compare_detectors.json`` (benchmarks/compare_detectors.py);
 * ``real-pipeline``:  every version through the face detector, 04_evaluate's
@@ -26,10 +29,11 @@ from ..core import config
 from ..core.files import read_json
 from ..training import versions
 from ..training.runs import RunStore
+from . import climb_tables, goals
 
 BENCHMARKS = config.BUILD / "benchmarks"
 COMPARISON_CSV = config.BUILD / "comparison.csv"
-BLOCKS = ("results", "ablation", "detector-crops", "detectors", "real-pipeline", "report-time",
+BLOCKS = ("results", "ablation", "climb", "goals", "detector-crops", "detectors", "real-pipeline", "report-time",
           "speed", "bad-inputs")
 BAD_INPUTS = config.BUILD / "bad_inputs"   # tests/test_cli_hardening.py records each case here
 FINDINGS = config.BUILD / "findings"
@@ -54,12 +58,17 @@ NUMBER = r"-?\d+\.\d\d"
 ROW_FORMATS = {
     "results": (2, [NUMBER] * 5 + [r"\d+\.\d\d M", r"\d+\.\d"]),
     "ablation": (2, [NUMBER] * 5),
+    "climb": (3, [r"\d+", NUMBER, NUMBER, NUMBER, r"[-+]\d+\.\d\d|--", NUMBER, NUMBER, NUMBER,
+                  r"\d+\.\d\d M"]),
+    "goals": (1, [r"<= \d+(\.\d+)? (px|%|min|ms)", r"\d+\.\d\d (px|%|min|ms)|--",
+                  "yes|no|not measured", ".+"]),
     "detector-crops": (1, [NUMBER] * 2),
     "detectors": (1, [NUMBER, NUMBER, r"\d+\.\d"] * 2),
     "real-pipeline": (1, [NUMBER + "|--"] * 9),
     "bad-inputs": (1, [r"`python -m landmarklib .+`", "2", r"`error: .+`", "yes|no"]),
 }
 HEADERS = {"results": RESULTS_HEADER, "ablation": ABLATION_HEADER,
+           "climb": climb_tables.HEADER, "goals": goals.HEADER,
            "detector-crops": DETECTOR_CROPS_HEADER, "detectors": DETECTORS_HEADER,
            "real-pipeline": REAL_PIPELINE_HEADER, "bad-inputs": BAD_INPUTS_HEADER}
 DETECTOR_SPLITS = ("test", "test_mtfl")
@@ -314,6 +323,8 @@ def generate(profile="cpu", models_dir=None, build_dir=None):
     runs = collect_runs(profile, models_dir)
     specs = _version_specs() if runs else {}
     return {"results": results_block(runs, specs), "ablation": ablation_block(runs, specs),
+            "climb": climb_tables.climb_block(profile, models_dir),
+            "goals": goals.goals_block(profile, models_dir, build),
             "detector-crops": detector_crops_block(build / "comparison.csv"),
             "detectors": detectors_block(build / "benchmarks" / "compare_detectors.json"),
             "real-pipeline": real_pipeline_block(build / "findings" / profile / "realworld.csv"),
