@@ -35,7 +35,7 @@ def test_each_rows_command_trains_into_the_folder_the_table_reads():
                             overrides=config.parse_overrides(typed)).name
         assert folder == frame.loc[index + 1, "run"], step
     assert list(frame["run"]) == ["heatmap-cpu", "v6-cpu+loss=mse", "v6-cpu", "v6-v5-cpu",
-                                  "v6-cpu+epochs=18"]
+                                  "v6-cpu+epochs=18", "v6-cpu+learning_rate=0.004"]
 
 
 def test_each_row_is_compared_with_the_row_it_changes(tmp_path):
@@ -44,7 +44,7 @@ def test_each_row_is_compared_with_the_row_it_changes(tmp_path):
                                  ("v6-cpu", "v6", 4.04), ("v6-cpu+epochs=18", "v6", 3.90)]:
         _write_run(models, folder, version, nme, epochs=18 if "epochs" in folder else 12)
     frame = climb_tables.climb_frame(PROFILE, models)
-    assert frame["trained"].tolist() == [True, True, True, False, True]
+    assert frame["trained"].tolist() == [True, True, True, False, True, False]
     change = frame[climb_tables.DELTA]
     assert pd.isna(change[1])
     assert change[2] == pytest.approx(4.13 - 4.30) and change[3] == pytest.approx(4.04 - 4.13)
@@ -74,8 +74,9 @@ def test_make_climb_trains_every_row_with_its_own_options(monkeypatch):
                      ("v6", "cpu", {"recipe": None, "loss": "mse"}),
                      ("v6", "cpu", {"recipe": None}),
                      ("v6", "cpu", {"recipe": "v5"}),
-                     ("v6", "cpu", {"recipe": None, "epochs": 18})]
-    assert list(found) == [0, 1, 2, 3, 4]
+                     ("v6", "cpu", {"recipe": None, "epochs": 18}),
+                     ("v6", "cpu", {"recipe": None, "learning_rate": 0.004})]
+    assert list(found) == [0, 1, 2, 3, 4, 5]
     makefile = (config.ROOT / "Makefile").read_text()
     assert "climb.train_climb('$(PROFILE)')" in makefile and "--only climb goals" in makefile
 

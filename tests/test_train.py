@@ -1,6 +1,7 @@
 """Training, caching, resuming, prediction and submission (smoke profile, real data)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,12 @@ SUBSET = dict(max_images=1500, epochs=3, v1_epochs=3, batch_size=32, learning_ra
 @pytest.fixture(scope="module")
 def splits():
     return lm.datasets.load_splits("faces15", max_images=SUBSET["max_images"])
+
+
+@pytest.fixture(scope="module")
+def v2_smoke(tmp_path_factory):
+    """One V2 smoke run for the tests that only read a finished run (trained once)."""
+    return train.train("v2", "smoke", run_dir=tmp_path_factory.mktemp("v2-smoke") / "run")
 
 
 @pytest.mark.parametrize("version", list(models.REGISTRY))
@@ -198,17 +205,20 @@ def test_a_row_with_all_keypoints_missing_changes_nothing():
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-7)
 
 
-def test_cached_run_is_loaded_not_retrained(tmp_path, monkeypatch):
-    first = train.train("v2", "smoke", run_dir=tmp_path)
+def test_cached_run_is_loaded_not_retrained(v2_smoke, tmp_path, monkeypatch):
+    folder = tmp_path / "run"
+    shutil.copytree(v2_smoke.dir, folder)   # --retrain below clears the folder's results
+    first = train.train("v2", "smoke", run_dir=folder)   # the copy is the cached run
+    assert first.results == v2_smoke.results
 
     def fail(*args, **kwargs):
         raise AssertionError("fit() called although the run is cached")
 
     monkeypatch.setattr(keras.Model, "fit", fail)
-    again = train.train("v2", "smoke", run_dir=tmp_path)
+    again = train.train("v2", "smoke", run_dir=folder)
     assert again.results == first.results
     with pytest.raises(AssertionError):  # --retrain trains
-        train.train("v2", "smoke", run_dir=tmp_path, retrain=True)
+        train.train("v2", "smoke", run_dir=folder, retrain=True)
 
 
 def test_interrupted_run_resumes_and_ends_with_the_same_result(tmp_path):
@@ -253,10 +263,9 @@ def test_bad_versions_profiles_and_folders_give_clear_errors(tmp_path):
         train.load_run(tmp_path / "empty")
 
 
-def test_wrong_version_folder_is_refused(tmp_path):
-    train.train("v2", "smoke", run_dir=tmp_path)
+def test_wrong_version_folder_is_refused(v2_smoke):
     with pytest.raises(ValueError, match="holds a v2 model, expected v4"):
-        train.load_run(tmp_path, expect_version="v4")
+        train.load_run(v2_smoke.dir, expect_version="v4")
 
 
 def _cli(*args):
@@ -264,12 +273,12 @@ def _cli(*args):
                           text=True, cwd=config.ROOT)
 
 
-def test_predict_writes_a_valid_kaggle_submission(tmp_path):
+def test_predict_writes_a_valid_kaggle_submission(v2_smoke, tmp_path):
     sample_path = config.SHARED_DATA / "kaggle" / "SampleSubmission.csv"
     lookup_path = config.SHARED_DATA / "kaggle" / "IdLookupTable.csv"
     if not sample_path.exists():
         pytest.skip(f"{sample_path} not present")
-    run = train.train("v2", "smoke", run_dir=tmp_path / "run")
+    run = v2_smoke
     # A stand-in for Kaggle's test.csv (1783 images, ImageId 1..1783) from real crops.
     lookup = pd.read_csv(lookup_path)
     n = int(lookup["ImageId"].max())

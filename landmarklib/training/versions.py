@@ -171,6 +171,8 @@ CLIMB = (
     ClimbStep("+ Wing loss: V6", "v6"),
     ClimbStep("V6 + detector-robust augmentation (V5's recipe)", "v6", recipe="v5", base=2),
     ClimbStep("V6 + half as many epochs again", "v6", epochs_factor=1.5, base=2),
+    ClimbStep("V6 + twice the peak learning rate", "v6", overrides=(("learning_rate", 4e-3),),
+              base=2),
 )
 # The version the others are measured against: the report's reference run (its
 # machine and test-set sizes) and the demo's version until 04_evaluate chooses one.
