@@ -35,23 +35,25 @@ def test_each_rows_command_trains_into_the_folder_the_table_reads():
                             overrides=config.parse_overrides(typed)).name
         assert folder == frame.loc[index + 1, "run"], step
     assert list(frame["run"]) == ["heatmap-cpu", "v6-cpu+loss=mse", "v6-cpu", "v6-v5-cpu",
-                                  "v6-cpu+epochs=18", "v6-cpu+learning_rate=0.004"]
+                                  "v6-cpu+learning_rate=0.004", "heatmap-cpu+loss=wing"]
 
 
 def test_each_row_is_compared_with_the_row_it_changes(tmp_path):
     models = tmp_path / "models"
     for folder, version, nme in [("heatmap-cpu", "heatmap", 4.30), ("v6-cpu+loss=mse", "v6", 4.13),
-                                 ("v6-cpu", "v6", 4.04), ("v6-cpu+epochs=18", "v6", 3.90)]:
-        _write_run(models, folder, version, nme, epochs=18 if "epochs" in folder else 12)
+                                 ("v6-cpu", "v6", 4.04), ("v6-cpu+learning_rate=0.004", "v6", 3.90),
+                                 ("heatmap-cpu+loss=wing", "heatmap", 4.10)]:
+        _write_run(models, folder, version, nme)
     frame = climb_tables.climb_frame(PROFILE, models)
-    assert frame["trained"].tolist() == [True, True, True, False, True, False]
+    assert frame["trained"].tolist() == [True, True, True, False, True, True]
     change = frame[climb_tables.DELTA]
     assert pd.isna(change[1])
     assert change[2] == pytest.approx(4.13 - 4.30) and change[3] == pytest.approx(4.04 - 4.13)
-    assert change[5] == pytest.approx(3.90 - 4.04)   # V6 + epochs: against V6 (row 3), not row 4
+    assert change[5] == pytest.approx(3.90 - 4.04)   # V6 + lr: against V6 (row 3), not row 4
+    assert change[6] == pytest.approx(4.10 - 4.30)   # heatmap + Wing: against heatmap (row 1)
     block = climb_tables.climb_block(PROFILE, models)
     assert readme.format_problems("climb", block) == []
-    assert "| 5 | V6 + half as many epochs again | `v6-cpu+epochs=18` | 18 |" in block
+    assert "| 5 | V6 + twice the peak learning rate | `v6-cpu+learning_rate=0.004` | 12 |" in block
     assert "| -0.14 |" in block
     assert "row 4 (`python -m landmarklib train --version v6 --profile cpu --recipe v5`)" in block
     tex = climb_tables.climb_table_tex(PROFILE, models)
@@ -74,8 +76,8 @@ def test_make_climb_trains_every_row_with_its_own_options(monkeypatch):
                      ("v6", "cpu", {"recipe": None, "loss": "mse"}),
                      ("v6", "cpu", {"recipe": None}),
                      ("v6", "cpu", {"recipe": "v5"}),
-                     ("v6", "cpu", {"recipe": None, "epochs": 18}),
-                     ("v6", "cpu", {"recipe": None, "learning_rate": 0.004})]
+                     ("v6", "cpu", {"recipe": None, "learning_rate": 0.004}),
+                     ("heatmap", "cpu", {"recipe": None, "loss": "wing"})]
     assert list(found) == [0, 1, 2, 3, 4, 5]
     makefile = (config.ROOT / "Makefile").read_text()
     assert "climb.train_climb('$(PROFILE)')" in makefile and "--only climb goals" in makefile

@@ -7,7 +7,8 @@ profile overrides), so this is the same as typing, for the ``cpu`` profile,
     python -m landmarklib train --version v6 --profile cpu --set loss=mse
     python -m landmarklib train --version v6 --profile cpu
     python -m landmarklib train --version v6 --profile cpu --recipe v5
-    python -m landmarklib train --version v6 --profile cpu --set epochs=18
+    python -m landmarklib train --version v6 --profile cpu --set learning_rate=0.004
+    python -m landmarklib train --version heatmap --profile cpu --set loss=wing
 
 ``make climb PROFILE=cpu`` runs it; the report's and the README's climb tables
 (``reporting.climb``) read the runs. A cached run is loaded, not trained again.
@@ -16,14 +17,13 @@ from ..core import config
 from .versions import CLIMB
 
 
-def step_run(step, profile):
-    """(recipe, overrides) of one step's run under `profile` (a resolved name).
+def step_run(step):
+    """(recipe, overrides) of one step's run: ``train``'s ``--recipe`` and ``--set``.
 
     Args:
         step: a ``versions.ClimbStep``.
-        profile: "smoke", "cpu" or "full".
     """
-    return step.recipe, step.run_overrides(config.get_profile(profile))
+    return step.recipe, step.run_overrides()
 
 
 def train_climb(profile="auto", steps=CLIMB):
@@ -38,7 +38,7 @@ def train_climb(profile="auto", steps=CLIMB):
     profile = config.resolve_profile(profile)
     found = {}
     for index, step in enumerate(steps):
-        recipe, overrides = step_run(step, profile)
+        recipe, overrides = step_run(step)
         print(f"climb row {index + 1} of {len(steps)}: {step.change}")
         found[index] = train.train(step.version, profile, recipe=recipe, **overrides)
     return found
