@@ -90,7 +90,11 @@ def test_generated_files_quote_results_json(tmp_path, models_dir):
     written = report.write_generated("smoke", tmp_path / "generated", models_dir)
     names = {p.name for p in written}
     assert {"results_table.tex", "results_macros.tex", "profile.tex", "flip_table.tex",
-            "versions_table.tex", "augment_table.tex"} <= names
+            "versions_table.tex", "augment_table.tex", "climb_table.tex", "goals_table.tex"} <= names
+    # the results section reads V6's climb and goals (reporting.climb_tables, reporting.goals)
+    results_tex = (config.ROOT / "report" / "sections" / "results.tex").read_text()
+    assert r"\input{generated/climb_table.tex}" in results_tex
+    assert r"\input{generated/goals_table.tex}" in results_tex
     m = macros((tmp_path / "generated" / "results_macros.tex").read_text())
     # numbers come from results.json, with units for the text
     assert m["VfourTestRmse"] == r"1.99\,px"
