@@ -88,7 +88,8 @@ def measurements(profile="cpu", models_dir=None, build_dir=None, version=VERSION
     if table is not None and version in table.index:
         row = table.loc[version]
         medians = [f"photos YTF {MAX_PASSES}p", f"photos MTFL {MAX_PASSES}p", "videos"]
-        where = f"`build/findings/{profile}/{REALWORLD}` (04_evaluate)"
+        where = (f"`build/findings/{profile}/{REALWORLD}` (`realworld_versions.compare_versions`, "
+                 f"as 04_evaluate runs it)")
         out[names[2]] = (float(row[medians].max()), where)
         out[names[3]] = (float(row[["photo failures %", "video failures %"]].max()), where)
     else:
@@ -103,7 +104,7 @@ def measurements(profile="cpu", models_dir=None, build_dir=None, version=VERSION
         out[names[4]] = (minutes, f"`benchmarks/train_speed.py`: {rate:.0f} images/s "
                          f"({_load_text(saved.get('load_average'))}) x {results['epochs']} epochs "
                          f"of {results['train_images']} faces; the run itself took "
-                         f"{results['train_seconds'] / 60:.1f} min")
+                         f"{results['train_seconds'] / 60:.1f} min (its load not recorded)")
     else:
         out[names[4]] = (None, f"`python benchmarks/train_speed.py --versions {version}` "
                                f"and V6's run")

@@ -122,9 +122,10 @@ REGISTRY = {
     "transfer": Version("transfer", "transfer", False, "v4", "ImageNet backbone", builds_on="v4"),
 }
 # Candidates: trained by name (``train --version v6``) but not by ``make report``, scored
-# in no report table and trained by no test, until one beats the version it builds on
-# on validation people; then it moves into REGISTRY (issue 24). V6 does not yet: at the
-# cpu profile its validation NME is 4.04 %, MAE 0.95 px, against heatmap's MAE 0.89 px.
+# in no report table and trained by no test, until one is worth its minutes in CI and in
+# ``make report``; then it moves into REGISTRY (issue 24). V6 at the cpu profile: behind
+# the heatmap model on landmark-framed validation crops, ahead of it through the face
+# detector on validation people (README, "Beyond V4").
 CANDIDATES = {
     "v6": Version("v6", "efficient", False, "v4", "inverted residuals + heatmaps + Wing loss",
                   loss="wing", builds_on="heatmap"),
