@@ -51,8 +51,13 @@ def test_each_row_is_compared_with_the_row_it_changes(tmp_path):
     assert change[2] == pytest.approx(4.13 - 4.30) and change[3] == pytest.approx(4.04 - 4.13)
     assert change[5] == pytest.approx(3.90 - 4.04)   # V6 + lr: against V6 (row 3), not row 4
     assert change[6] == pytest.approx(4.10 - 4.30)   # heatmap + Wing: against heatmap (row 1)
-    block = climb_tables.climb_block(PROFILE, models)
+    readme.write_benchmark_output("train_speed", "table", 0.6,
+                                  [{"version": "v6", "train_images_per_second": 93.4,
+                                    "tflite_ms_one_core": 0.95}], folder=tmp_path / "benchmarks")
+    block = climb_tables.climb_block(PROFILE, models, build_dir=tmp_path)
     assert readme.format_problems("climb", block) == []
+    assert block.count("| 0.47 M | 93 | 0.95 |") == 3       # V6 rows 2, 3, 5: its speed
+    assert "| 0.47 M | -- | -- |" in block and "load average 0.6" in block  # heatmap: not run
     assert "| 5 | V6 + twice the peak learning rate | `v6-cpu+learning_rate=0.004` | 12 |" in block
     assert "| -0.14 |" in block
     assert "row 4 (`python -m landmarklib train --version v6 --profile cpu --recipe v5`)" in block
@@ -62,7 +67,7 @@ def test_each_row_is_compared_with_the_row_it_changes(tmp_path):
 
 
 def test_no_climb_run_leaves_the_readme_block_alone(tmp_path):
-    assert climb_tables.climb_block(PROFILE, tmp_path / "none") is None
+    assert climb_tables.climb_block(PROFILE, tmp_path / "none", build_dir=tmp_path) is None
 
 
 def test_make_climb_trains_every_row_with_its_own_options(monkeypatch):

@@ -109,6 +109,7 @@ def test_make_readme_writes_every_block_from_the_inputs(inputs):
     # V6's climb: the rows with runs, each against the row it changes; the rest named
     assert "| 1 | heatmap: V4's encoder" in blocks["climb"] and "`heatmap-cpu`" in blocks["climb"]
     assert "| 3 | + Wing loss: V6 | `v6-cpu` | 12 | 1.29 | 5.16 | 0.65 | -- |" in blocks["climb"]
+    assert "| 3.54 M | 200 | 1.25 |" in blocks["climb"]      # V6's speed from train_speed.py
     assert "`python -m landmarklib train --version v6 --profile cpu --set loss=mse`" in blocks["climb"]
     # its goals: measured where a file says so, "not measured" and how to measure otherwise
     assert "| YouTube-Faces test RMSE, landmark-framed | <= 1.10 px | 1.39 px | no |" in blocks["goals"]

@@ -5,7 +5,9 @@ trains them) and writes it for the README (``climb_block``, the ``climb`` block)
 and the report (``climb_table_tex``, ``generated/climb_table.tex``). Rows are
 compared on the **validation** people (the choice of each piece is made
 there); the test columns only report. A row whose run is missing is named
-with the command that trains it, and left out of the numbers.
+with the command that trains it, and left out of the numbers. The README's
+table also gives each row's network speed as ``benchmarks/train_speed.py``
+measured it (training images/s, TFLite ms per face on one core), where it ran.
 """
 import math
 
@@ -14,6 +16,7 @@ import pandas as pd
 from ..training.climb import step_run
 from ..training.runs import RunStore
 from ..training.versions import CLIMB
+from .goals import speed_records
 from .latex import MISSING, latex_escape
 
 # (column, split, metric) of the numbers each row shows, in this order.
@@ -22,7 +25,8 @@ COLUMNS = (("val RMSE px", "val", "rmse"), ("val NME %", "val", "nme"), ("val MA
            ("MTFL test NME %", "test_mtfl", "nme"))
 DELTA = "val NME change"   # points of NME against the row it changes (negative: better)
 HEADER = ("| row | change | run | epochs | " + " | ".join(c for c, _s, _m in COLUMNS[:3])
-          + f" | {DELTA} | " + " | ".join(c for c, _s, _m in COLUMNS[3:]) + " | params |")
+          + f" | {DELTA} | " + " | ".join(c for c, _s, _m in COLUMNS[3:])
+          + " | params | train img/s | TFLite ms 1 core |")
 
 
 def command(step, profile):
@@ -68,12 +72,20 @@ def _number(value, text="{:.2f}"):
     return MISSING if value is None or pd.isna(value) else text.format(value)
 
 
-def climb_block(profile, models_dir=None, steps=CLIMB):
-    """The README's climb table (Markdown), or None while no row has a run."""
+def climb_block(profile, models_dir=None, steps=CLIMB, build_dir=None):
+    """The README's climb table (Markdown), or None while no row has a run.
+
+    Args:
+        profile: a resolved profile name ("cpu").
+        models_dir: where the runs are (default ``config.MODELS``).
+        steps: the rows (default ``versions.CLIMB``).
+        build_dir: where ``benchmarks/train_speed.json`` is (default ``config.BUILD``).
+    """
     frame = climb_frame(profile, models_dir, steps)
     done = frame[frame["trained"]]
     if done.empty:
         return None
+    speed, load = speed_records(build_dir)
     lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)]
     for row, r in done.iterrows():
         cells = [str(row), r["change"], f"`{r['run']}`", str(int(r["epochs"]))]
@@ -81,12 +93,18 @@ def climb_block(profile, models_dir=None, steps=CLIMB):
         cells.append(_number(r[DELTA], "{:+.2f}"))
         cells += [_number(r[c]) for c, _s, _m in COLUMNS[3:]]
         cells.append(f"{r['parameters'] / 1e6:.2f} M")
+        network = speed.get(steps[row - 1].version, {})
+        cells += [_number(network.get("train_images_per_second"), "{:.0f}"),
+                  _number(network.get("tflite_ms_one_core"))]
         lines.append("| " + " | ".join(cells) + " |")
     missing = frame[~frame["trained"]]
     note = (f"From `results.json` of the `{profile}` runs of `versions.CLIMB` (`make climb "
             f"PROFILE={profile}` trains them). Each row changes one thing over the row it "
             f"names; *{DELTA}* is in points against that row, on the validation people (where "
             f"each piece is chosen); the test columns only report.")
+    if speed:
+        note += (f" Speed is the network's, from `benchmarks/train_speed.py` (batch 64 with its "
+                 f"recipe, load average {load:.1f} when it started; -- where it was not run).")
     if not missing.empty:
         note += " Not trained yet: " + "; ".join(
             f"row {row} (`{command(steps[row - 1], profile)}`)" for row in missing.index) + "."

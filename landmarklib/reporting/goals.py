@@ -61,6 +61,19 @@ def _load_text(load):
     return "load not recorded" if load is None or load != load else f"load average {load:.1f}"
 
 
+def speed_records(build_dir=None):
+    """({version: record}, load average) that ``benchmarks/train_speed.py`` saved, or ({}, None).
+
+    Args:
+        build_dir: the build folder (default ``config.BUILD``).
+    """
+    path = Path(build_dir or config.BUILD) / SPEED
+    if not path.exists():
+        return {}, None
+    saved = read_json(path)
+    return {r["version"]: r for r in saved.get("records", [])}, saved.get("load_average")
+
+
 def measurements(profile="cpu", models_dir=None, build_dir=None, version=VERSION):
     """{goal name: (value or None, where it comes from / what would measure it)}.
 
@@ -95,23 +108,20 @@ def measurements(profile="cpu", models_dir=None, build_dir=None, version=VERSION
     else:
         for name in names[2:4]:
             out[name] = (None, f"not in 04_evaluate's `{REALWORLD}` of `{profile}` yet")
-    speed = build / SPEED
-    records = {r["version"]: r for r in read_json(speed).get("records", [])} if speed.exists() else {}
+    records, load = speed_records(build)
     if version in records and results:
-        saved = read_json(speed)
         rate = records[version]["train_images_per_second"]
         minutes = results["epochs"] * results["train_images"] / rate / 60
         out[names[4]] = (minutes, f"`benchmarks/train_speed.py`: {rate:.0f} images/s "
-                         f"({_load_text(saved.get('load_average'))}) x {results['epochs']} epochs "
+                         f"({_load_text(load)}) x {results['epochs']} epochs "
                          f"of {results['train_images']} faces; the run itself took "
                          f"{results['train_seconds'] / 60:.1f} min (its load not recorded)")
     else:
         out[names[4]] = (None, f"`python benchmarks/train_speed.py --versions {version}` "
                                f"and V6's run")
     if version in records:
-        saved = read_json(speed)
         out[names[5]] = (records[version]["tflite_ms_one_core"],
-                         f"`benchmarks/train_speed.py` ({_load_text(saved.get('load_average'))})")
+                         f"`benchmarks/train_speed.py` ({_load_text(load)})")
     else:
         out[names[5]] = (None, f"`python benchmarks/train_speed.py --versions {version}`")
     timing = build / TIMING

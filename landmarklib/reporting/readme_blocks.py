@@ -59,7 +59,7 @@ ROW_FORMATS = {
     "results": (2, [NUMBER] * 5 + [r"\d+\.\d\d M", r"\d+\.\d"]),
     "ablation": (2, [NUMBER] * 5),
     "climb": (3, [r"\d+", NUMBER, NUMBER, NUMBER, r"[-+]\d+\.\d\d|--", NUMBER, NUMBER, NUMBER,
-                  r"\d+\.\d\d M"]),
+                  r"\d+\.\d\d M", r"\d+|--", NUMBER + "|--"]),
     "goals": (1, [r"<= \d+(\.\d+)? (px|%|min|ms)", r"\d+\.\d\d (px|%|min|ms)|--",
                   "yes|no|not measured", ".+"]),
     "detector-crops": (1, [NUMBER] * 2),
@@ -323,7 +323,7 @@ def generate(profile="cpu", models_dir=None, build_dir=None):
     runs = collect_runs(profile, models_dir)
     specs = _version_specs() if runs else {}
     return {"results": results_block(runs, specs), "ablation": ablation_block(runs, specs),
-            "climb": climb_tables.climb_block(profile, models_dir),
+            "climb": climb_tables.climb_block(profile, models_dir, build_dir=build),
             "goals": goals.goals_block(profile, models_dir, build),
             "detector-crops": detector_crops_block(build / "comparison.csv"),
             "detectors": detectors_block(build / "benchmarks" / "compare_detectors.json"),

@@ -1,4 +1,4 @@
-"""V6's climb: train every row of ``versions.CLIMB`` that has no finished run yet.
+"""V6's climb: train every row of ``versions.CLIMB`` (a row with a cached run is loaded).
 
 Each row is an ordinary run (``train.train`` with the row's version, recipe and
 profile overrides), so this is the same as typing, for the ``cpu`` profile,
@@ -11,7 +11,7 @@ profile overrides), so this is the same as typing, for the ``cpu`` profile,
     python -m landmarklib train --version heatmap --profile cpu --set loss=wing
 
 ``make climb PROFILE=cpu`` runs it; the report's and the README's climb tables
-(``reporting.climb``) read the runs. A cached run is loaded, not trained again.
+(``reporting.climb_tables``) read the runs. A cached run is loaded, not trained again.
 """
 from ..core import config
 from .versions import CLIMB

@@ -161,8 +161,8 @@ class ClimbStep:
 
 # From the heatmap model to V6, one change per row, each chosen on validation people;
 # the report and the README show every row, those that did not pay too. Longer training
-# is no row: V6 trains no faster than the heatmap model on 2 cores (the README's speed
-# table), so its speed buys no epochs there.
+# is no row: V6 trains no faster than the heatmap model on 2 cores (the climb table's
+# speed columns, benchmarks/train_speed.py), so its speed buys no epochs there.
 CLIMB = (
     ClimbStep("heatmap: V4's encoder, 24x24 maps, soft-argmax, squared error", "heatmap"),
     ClimbStep("+ inverted-residual backbone (squared error)", "v6", overrides=(("loss", "mse"),)),
