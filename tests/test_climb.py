@@ -35,7 +35,8 @@ def test_each_rows_command_trains_into_the_folder_the_table_reads():
                             overrides=config.parse_overrides(typed)).name
         assert folder == frame.loc[index + 1, "run"], step
     assert list(frame["run"]) == ["heatmap-cpu", "v6-cpu+loss=mse", "v6-cpu", "v6-v5-cpu",
-                                  "v6-cpu+learning_rate=0.004", "heatmap-cpu+loss=wing"]
+                                  "v6-cpu+learning_rate=0.004", "heatmap-cpu+loss=wing",
+                                  "v6-cpu+learning_rate=0.008"]
 
 
 def test_each_row_is_compared_with_the_row_it_changes(tmp_path):
@@ -45,7 +46,7 @@ def test_each_row_is_compared_with_the_row_it_changes(tmp_path):
                                  ("heatmap-cpu+loss=wing", "heatmap", 4.10)]:
         _write_run(models, folder, version, nme)
     frame = climb_tables.climb_frame(PROFILE, models)
-    assert frame["trained"].tolist() == [True, True, True, False, True, True]
+    assert frame["trained"].tolist() == [True, True, True, False, True, True, False]
     change = frame[climb_tables.DELTA]
     assert pd.isna(change[1])
     assert change[2] == pytest.approx(4.13 - 4.30) and change[3] == pytest.approx(4.04 - 4.13)
@@ -82,8 +83,9 @@ def test_make_climb_trains_every_row_with_its_own_options(monkeypatch):
                      ("v6", "cpu", {"recipe": None}),
                      ("v6", "cpu", {"recipe": "v5"}),
                      ("v6", "cpu", {"recipe": None, "learning_rate": 0.004}),
-                     ("heatmap", "cpu", {"recipe": None, "loss": "wing"})]
-    assert list(found) == [0, 1, 2, 3, 4, 5]
+                     ("heatmap", "cpu", {"recipe": None, "loss": "wing"}),
+                     ("v6", "cpu", {"recipe": None, "learning_rate": 0.008})]
+    assert list(found) == [0, 1, 2, 3, 4, 5, 6]
     makefile = (config.ROOT / "Makefile").read_text()
     assert "climb.train_climb('$(PROFILE)')" in makefile and "--only climb goals" in makefile
 

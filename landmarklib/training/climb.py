@@ -9,6 +9,7 @@ profile overrides), so this is the same as typing, for the ``cpu`` profile,
     python -m landmarklib train --version v6 --profile cpu --recipe v5
     python -m landmarklib train --version v6 --profile cpu --set learning_rate=0.004
     python -m landmarklib train --version heatmap --profile cpu --set loss=wing
+    python -m landmarklib train --version v6 --profile cpu --set learning_rate=0.008
 
 ``make climb PROFILE=cpu`` runs it; the report's and the README's climb tables
 (``reporting.climb_tables``) read the runs. A cached run is loaded, not trained again.
