@@ -74,6 +74,60 @@ def speed_records(build_dir=None):
     return {r["version"]: r for r in saved.get("records", [])}, saved.get("load_average")
 
 
+def _framed(results, run_name, version, profile):
+    """The two landmark-framed goals: V6's test RMSE (YouTube-Faces) and NME (MTFL)."""
+    if not results:
+        why = f"no run: `python -m landmarklib train --version {version} --profile {profile}`"
+        return [(None, why)] * 2
+    splits, where = results["splits"], f"`models/{run_name}/results.json`"
+    return [(splits["test"]["rmse"], where), (splits["test_mtfl"]["nme"], where)]
+
+
+def _real_pipeline(build, version, profile):
+    """The two real-pipeline goals: the worst median NME and the worst failure rate."""
+    path = build / "findings" / profile / REALWORLD
+    table = pd.read_csv(path, index_col=0) if path.exists() else None
+    if table is None or version not in table.index:
+        return [(None, f"not in 04_evaluate's `{REALWORLD}` of `{profile}` yet")] * 2
+    row = table.loc[version]
+    medians = [f"photos YTF {MAX_PASSES}p", f"photos MTFL {MAX_PASSES}p", "videos"]
+    where = (f"`build/findings/{profile}/{REALWORLD}` (`realworld_versions.compare_versions`, "
+             f"as 04_evaluate runs it)")
+    return [(float(row[medians].max()), where),
+            (float(row[["photo failures %", "video failures %"]].max()), where)]
+
+
+def _speed(build, results, version):
+    """The training-time goal (the benchmark's rate x the run's epochs and faces) and TFLite's."""
+    records, load = speed_records(build)
+    command = f"`python benchmarks/train_speed.py --versions {version}`"
+    if version not in records:
+        return [(None, f"{command} and V6's run"), (None, command)]
+    record = records[version]
+    tflite = (record["tflite_ms_one_core"], f"`benchmarks/train_speed.py` ({_load_text(load)})")
+    if not results:
+        return [(None, f"V6's run (`python -m landmarklib train --version {version}`)"), tflite]
+    rate = record["train_images_per_second"]
+    minutes = results["epochs"] * results["train_images"] / rate / 60
+    return [(minutes, f"`benchmarks/train_speed.py`: {rate:.0f} images/s ({_load_text(load)}) "
+                      f"x {results['epochs']} epochs of {results['train_images']} faces; the run "
+                      f"itself took {results['train_seconds'] / 60:.1f} min (its load not recorded)"),
+            tflite]
+
+
+def _report_time(build, version, profile):
+    """The ``make report`` goal, from the last report of `profile` if it trained `version`."""
+    path = build / TIMING
+    jobs = {k: t for k, t in read_json(path).items()
+            if t.get("profile") == profile} if path.exists() else {}
+    if f"03_train_{version}" not in jobs:
+        return (None, f"not measured with {version}: `make report PROFILE={profile}`")
+    total = sum(t["seconds"] for t in jobs.values()) / 60
+    loads = [t["load_end"] for t in jobs.values() if t.get("load_end") is not None]
+    where = f"`build/notebooks/timing.json` ({len(jobs)} notebooks"
+    return (total, where + (f"; load average up to {max(loads):.1f})" if loads else ")"))
+
+
 def measurements(profile="cpu", models_dir=None, build_dir=None, version=VERSION):
     """{goal name: (value or None, where it comes from / what would measure it)}.
 
@@ -84,58 +138,12 @@ def measurements(profile="cpu", models_dir=None, build_dir=None, version=VERSION
         version: the version whose goals these are.
     """
     build = Path(build_dir or config.BUILD)
-    names = [g.name for g in GOALS]
-    out = {}
-    results = RunStore(models_dir).results(version, profile)
-    run_name = RunStore(models_dir).path(version, profile).name
-    if results:
-        splits = results["splits"]
-        out[names[0]] = (splits["test"]["rmse"], f"`models/{run_name}/results.json`")
-        out[names[1]] = (splits["test_mtfl"]["nme"], f"`models/{run_name}/results.json`")
-    else:
-        for name in names[:2]:
-            out[name] = (None, f"no run: `python -m landmarklib train --version {version} "
-                               f"--profile {profile}`")
-    real = build / "findings" / profile / REALWORLD
-    table = pd.read_csv(real, index_col=0) if real.exists() else None
-    if table is not None and version in table.index:
-        row = table.loc[version]
-        medians = [f"photos YTF {MAX_PASSES}p", f"photos MTFL {MAX_PASSES}p", "videos"]
-        where = (f"`build/findings/{profile}/{REALWORLD}` (`realworld_versions.compare_versions`, "
-                 f"as 04_evaluate runs it)")
-        out[names[2]] = (float(row[medians].max()), where)
-        out[names[3]] = (float(row[["photo failures %", "video failures %"]].max()), where)
-    else:
-        for name in names[2:4]:
-            out[name] = (None, f"not in 04_evaluate's `{REALWORLD}` of `{profile}` yet")
-    records, load = speed_records(build)
-    if version in records and results:
-        rate = records[version]["train_images_per_second"]
-        minutes = results["epochs"] * results["train_images"] / rate / 60
-        out[names[4]] = (minutes, f"`benchmarks/train_speed.py`: {rate:.0f} images/s "
-                         f"({_load_text(load)}) x {results['epochs']} epochs "
-                         f"of {results['train_images']} faces; the run itself took "
-                         f"{results['train_seconds'] / 60:.1f} min (its load not recorded)")
-    else:
-        out[names[4]] = (None, f"`python benchmarks/train_speed.py --versions {version}` "
-                               f"and V6's run")
-    if version in records:
-        out[names[5]] = (records[version]["tflite_ms_one_core"],
-                         f"`benchmarks/train_speed.py` ({_load_text(load)})")
-    else:
-        out[names[5]] = (None, f"`python benchmarks/train_speed.py --versions {version}`")
-    timing = build / TIMING
-    jobs = {k: t for k, t in read_json(timing).items()
-            if t.get("profile") == profile} if timing.exists() else {}
-    if f"03_train_{version}" in jobs:
-        total = sum(t["seconds"] for t in jobs.values()) / 60
-        loads = [t.get("load_end") for t in jobs.values() if t.get("load_end") is not None]
-        out[names[6]] = (total, f"`build/notebooks/timing.json` ({len(jobs)} notebooks; load "
-                                f"average up to {max(loads):.1f})" if loads else
-                         f"`build/notebooks/timing.json` ({len(jobs)} notebooks)")
-    else:
-        out[names[6]] = (None, f"not measured with {version}: `make report PROFILE={profile}`")
-    return out
+    store = RunStore(models_dir)
+    results = store.results(version, profile)
+    values = (_framed(results, store.path(version, profile).name, version, profile)
+              + _real_pipeline(build, version, profile) + _speed(build, results, version)
+              + [_report_time(build, version, profile)])
+    return dict(zip((g.name for g in GOALS), values))
 
 
 def goals_frame(profile="cpu", models_dir=None, build_dir=None):
