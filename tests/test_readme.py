@@ -170,3 +170,17 @@ def test_make_readme_target_exists_and_make_report_runs_it():
     assert re.search(r"^readme:.*\n\t.*landmarklib\.reporting\.readme", makefile, re.M)
     report = re.search(r"^report:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
     assert "readme" in report
+
+
+def test_only_rewrites_the_blocks_it_names(inputs):
+    """`make climb` rewrites the climb and goals blocks and leaves the others as they are."""
+    before = readme.read_blocks(inputs["readme"].read_text())
+    dirs = ["--models", str(inputs["models_dir"]), "--build", str(inputs["build_dir"])]
+    assert readme.main(["--readme", str(inputs["readme"]), "--profile", "cpu", *dirs,
+                        "--only", "climb", "goals"]) == 0
+    after = readme.read_blocks(inputs["readme"].read_text())
+    assert {n for n in after if after[n] != before[n]} == {"climb", "goals"}
+    assert after["results"] == "old results"
+    with pytest.raises(SystemExit) as stop:      # a block that does not exist: argparse's one line
+        readme.main(["--readme", str(inputs["readme"]), "--only", "speeed", *dirs])
+    assert stop.value.code == 2
