@@ -107,8 +107,8 @@ def update_readme(path=None, profile="cpu", models_dir=None, build_dir=None, che
     status = {}
     for name, content in blocks.items():
         if content is None:
-            status[name] = "kept (no inputs: " + ("no runs" if name in ("results", "ablation", "climb")
-                                                  else "not measured here") + ")"
+            runs_block = name in ("results", "ablation", "climb")
+            status[name] = f"kept (no inputs: {'no runs' if runs_block else 'not measured here'})"
         elif current.get(name) == content:
             status[name] = "up to date"
         else:

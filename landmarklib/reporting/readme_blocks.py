@@ -33,8 +33,8 @@ from . import climb_tables, goals
 
 BENCHMARKS = config.BUILD / "benchmarks"
 COMPARISON_CSV = config.BUILD / "comparison.csv"
-BLOCKS = ("results", "ablation", "climb", "goals", "detector-crops", "detectors", "real-pipeline", "report-time",
-          "speed", "bad-inputs")
+BLOCKS = ("results", "ablation", "climb", "goals", "detector-crops", "detectors", "real-pipeline",
+          "report-time", "speed", "bad-inputs")
 BAD_INPUTS = config.BUILD / "bad_inputs"   # tests/test_cli_hardening.py records each case here
 FINDINGS = config.BUILD / "findings"
 EXECUTED = config.BUILD / "notebooks"
