@@ -148,8 +148,9 @@ def build_parser():
 
     p = sub.add_parser("train", help="train a model version (cached: reruns load the saved model)")
     p.add_argument("--version", required=True,
-                   help=f"{', '.join(REGISTRY)}, or a candidate: {', '.join(CANDIDATES)} "
-                        f"(see landmarklib.training.versions)")
+                   help=", ".join(REGISTRY)
+                   + (f", or a candidate: {', '.join(CANDIDATES)}" if CANDIDATES else "")
+                   + " (see landmarklib.training.versions)")
     p.add_argument("--profile", default="auto", help="smoke, cpu, full or auto (default)")
     p.add_argument("--retrain", action="store_true", help="train even if a cached run matches")
     p.add_argument("--strategy", default="auto",

@@ -265,6 +265,33 @@ def test_compare_versions_table(run, tmp_path):
     assert tex.startswith(r"\begin{tabular}") and "\nV5 &" in tex and r"\multicolumn{5}{c}{photos}" in tex
 
 
+class _CountingDetector:
+    """Finds one face whose box says which frame it saw (its mean grey)."""
+
+    name = "counting"
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, frame):
+        self.calls += 1
+        return [face_detectors.Face(np.array([float(frame.mean()), 0.0, 10.0, 10.0]), 1.0,
+                                    None, self.name)]
+
+
+def test_remembering_detector_runs_once_per_distinct_frame():
+    counting = _CountingDetector()
+    detector = face_detectors.RememberingDetector(counting)
+    frames = [np.full((48, 64, 3), v, np.uint8) for v in (10, 20, 10, 10, 20)]
+    boxes = [detector.detect(frame)[0].box[0] for frame in frames]
+    assert boxes == [10.0, 20.0, 10.0, 10.0, 20.0]          # each frame's own answer
+    assert counting.calls == detector.runs == 2 and detector.remembered == 3
+    detector.detect(frames[0])[0].box[0] = -1.0              # a caller changing its copy ...
+    assert detector.detect(frames[0])[0].box[0] == 10.0      # ... changes no later answer
+    detector.detect(np.full((48, 64), 10, np.uint8))         # same bytes' mean, other shape
+    assert counting.calls == 3 and detector.name == "counting"
+
+
 @pytest.mark.slow
 def test_compare_versions_on_validation_people(run, tmp_path):
     from landmarklib import realworld_versions, video

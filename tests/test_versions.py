@@ -1,9 +1,12 @@
 """Per-version facts live on ``versions.Version``: no module tests a version by its name,
 and a run's cache key holds its own version's record only (adding V6 retrains nothing else)."""
 import ast
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 
 import landmarklib as lm
@@ -126,7 +129,6 @@ def test_v6_trains_with_wing_unless_the_loss_is_set():
 
 
 def test_wing_loss_is_the_papers_and_masked():
-    np = pytest.importorskip("numpy")
     truth = np.array([[10.0, 20.0, np.nan, 40.0]], np.float32)
     pred = np.array([[10.5, 23.0, 99.0, 55.0]], np.float32)
     w, eps = lm.metrics.WING_WIDTH, lm.metrics.WING_CURVATURE
@@ -141,7 +143,6 @@ def test_wing_loss_is_the_papers_and_masked():
 
 
 def test_v6_is_small_and_starts_at_the_mean_face():
-    np = pytest.importorskip("numpy")
     mean = np.tile([30.0, 40.0, 66.0, 40.0], 8)[:30]
     model = models.build("v6", mean_keypoints=mean)
     assert model.count_params() < 600_000   # V4 has 3.5 M, the heatmap model 1.4 M
@@ -160,7 +161,60 @@ def test_a_run_folder_names_a_loss_only_when_it_is_not_the_versions_own():
     assert name("v6", config.get_profile("cpu")) == "v6-cpu"   # a Profile that chose no loss
 
 
-def test_v6_is_a_candidate_until_it_wins_on_validation():
-    assert "v6" in versions.CANDIDATES and "v6" not in versions.REGISTRY
-    assert "v6" not in lm.report.TRAIN_VERSIONS   # make report and the tests do not train it
+def test_v6_is_registered_and_make_report_trains_it():
+    assert "v6" in versions.REGISTRY and "v6" in lm.report.TRAIN_VERSIONS
     assert versions.get_version("v6").builder == "efficient"
+    assert versions.REGISTRY["v6"].builds_on == "heatmap"   # the report compares it with heatmap
+
+
+# --- V6's batch norm: TensorFlow's fused kernel, the Keras layer's arithmetic ---------------
+
+def _bn_pass(layer, x, gamma, beta, training):
+    """Outputs, gradients (input, gamma, beta) and moving averages after one call."""
+    tf = pytest.importorskip("tensorflow")
+    layer.build(x.shape)
+    layer.gamma.assign(gamma)
+    layer.beta.assign(beta)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=training)
+        loss = tf.reduce_sum(y ** 3)   # not linear in y, so the gradients differ per element
+    grads = tape.gradient(loss, [x, layer.gamma.value, layer.beta.value])
+    return [np.asarray(t) for t in (y, *grads, layer.moving_mean.value,
+                                    layer.moving_variance.value)]
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_v6_batch_norm_computes_what_the_keras_layer_computes(training):
+    tf = pytest.importorskip("tensorflow")
+    from landmarklib.training import efficient
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(1.0, 3.0, (8, 12, 12, 16)), tf.float32)
+    gamma, beta = rng.uniform(0.5, 2, 16).astype("float32"), rng.normal(0, 1, 16).astype("float32")
+    ours = _bn_pass(efficient.BatchNorm(), x, gamma, beta, training)
+    keras_ = _bn_pass(keras.layers.BatchNormalization(), x, gamma, beta, training)
+    for what, a, b in zip(("output", "d input", "d gamma", "d beta", "moving mean",
+                           "moving variance"), ours, keras_):
+        scale = max(1.0, float(np.abs(b).max()))
+        assert np.abs(a - b).max() <= 1e-5 * scale, what
+
+
+def test_v6_trains_its_batch_norm_fused_and_saves_as_one():
+    tf = pytest.importorskip("tensorflow")
+    from landmarklib.training import efficient
+
+    layer = efficient.BatchNorm()
+    x = tf.random.normal((4, 6, 6, 8))
+    layer.build(x.shape)
+    graph = tf.function(lambda t: layer(t, training=True)).get_concrete_function(x).graph
+    assert any(op.type.startswith("FusedBatchNorm") for op in graph.get_operations())
+    model = models.build("v6")
+    assert sum(isinstance(layer, efficient.BatchNorm) for layer in model.layers) > 20
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/v6.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path, custom_objects=models.CUSTOM_OBJECTS)
+    image = np.random.default_rng(1).uniform(size=(2, 96, 96, 1)).astype("float32")
+    assert np.array_equal(np.asarray(loaded(image)), np.asarray(model(image)))
+    assert isinstance(loaded.get_layer("stem_bn"), efficient.BatchNorm)

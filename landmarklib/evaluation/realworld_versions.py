@@ -25,6 +25,7 @@ from ..core.files import write_json
 from ..core.metrics import FAILURE_NME, nme_per_image
 from ..data import load_dataset
 from ..inference import photo
+from ..inference.face_detectors import RememberingDetector
 from ..inference.framing import split_photos
 from ..training import versions
 from ..training.runs import RunStore
@@ -75,7 +76,10 @@ def compare_versions(runs, folder, photos=None, scenarios=None, detector=None, l
     if split not in FRAMED:
         raise ValueError(f"split must be one of {sorted(FRAMED)}, got {split!r}")
     check_pipeline(annotate)
-    detector = detector or photo.default_detector()
+    # Each version's tracker runs the detector on many of the frames another version's did:
+    # those are detected once (the videos' fps, which this table does not report, would
+    # count them as free).
+    detector = RememberingDetector(detector or photo.default_detector())
     predictors = {v: photo.predictor_for_run(run.dir) for v, run in runs.items()}
     if photos is None:
         photos = (photos_of_test_people(limit) if split == "test"

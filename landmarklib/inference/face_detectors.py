@@ -1,6 +1,7 @@
 """Face detectors that run offline, behind one interface.
 
-Three detectors, each with ``detect(frame) -> list[Face]`` (largest face first):
+Three detectors, each with ``detect(frame) -> list[Face]`` (largest face first),
+and ``RememberingDetector``, which wraps one to detect each distinct frame once:
 
 * ``MTCNNDetector``: the ``mtcnn`` package (MIT; its three small networks ship
   inside the wheel and run on TensorFlow/Keras 3, which landmarklib needs
@@ -23,6 +24,8 @@ Points are in frame pixels, in MTFL's order (``POINT_NAMES``): image-left eye,
 image-right eye, nose, image-left mouth corner, image-right mouth corner.
 Image-left is the subject's right (Kaggle names points by the subject's side).
 """
+import copy
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -261,6 +264,44 @@ class HaarDetector:
 
 DETECTORS = {"mtcnn": MTCNNDetector, "yunet": YuNetDetector, "haar": HaarDetector}
 AUTO_ORDER = ("mtcnn", "yunet", "haar")
+
+
+class RememberingDetector:
+    """A detector that answers each distinct frame once and remembers the answer.
+
+    Scoring several model versions on the same videos (``realworld_versions``)
+    runs the detector on many of the same decoded frames: the trackers of two
+    versions confirm their faces on the same frame numbers unless one of them
+    lost its face. A detector's answer depends on the frame alone, so a frame
+    seen before (the same shape and bytes) gets the same faces back without
+    running the detector. Not for timing a pipeline: a remembered frame costs
+    nothing.
+
+    Args:
+        detector: any detector of this module (``detect(frame) -> list[Face]``).
+
+    Attributes:
+        runs: frames the wrapped detector was run on; remembered: frames answered
+            from memory.
+    """
+
+    def __init__(self, detector):
+        self.detector = detector
+        self.name = getattr(detector, "name", type(detector).__name__)
+        self._answers = {}
+        self.runs = self.remembered = 0
+
+    def detect(self, frame):
+        """The wrapped detector's faces of `frame` (a copy: callers may change them)."""
+        frame = np.ascontiguousarray(frame)
+        key = (frame.shape, frame.dtype.str,
+               hashlib.blake2b(frame.tobytes(), digest_size=16).digest())
+        if key in self._answers:
+            self.remembered += 1
+        else:
+            self.runs += 1
+            self._answers[key] = self.detector.detect(frame)
+        return copy.deepcopy(self._answers[key])
 
 
 def get_detector(name="auto", **options):

@@ -146,8 +146,8 @@ def train(version, profile="auto", retrain=False, strategy="auto", run_dir=None,
     """Train (or load the cached) `version` with `profile`; returns a Run.
 
     Args:
-        version: key of ``versions.REGISTRY`` (v1, v2, v3, v4, v5, heatmap, transfer) or a
-            candidate (``versions.CANDIDATES``: v6).
+        version: key of ``versions.REGISTRY`` (v1, v2, v3, v4, v5, heatmap, transfer, v6)
+            or of ``versions.CANDIDATES``.
         profile: "smoke", "cpu", "full" or "auto" (full with a GPU, cpu without).
         retrain: ignore a cached run with the same key.
         strategy: tf.distribute strategy name (see ``landmarklib.distribute``).

@@ -13,12 +13,15 @@ v4         + the original's full augmentation list                        ``v4``
 v5         + detector-robust augmentation (framing as a detector frames)  ``v5``
 heatmap    one heatmap per keypoint, soft-argmax readout (masked loss)    ``v4``
 transfer   a Keras Applications backbone (ImageNet weights if available)  ``v4``
+v6         heatmap's readout on inverted residuals, trained with the      ``v4``
+           Wing loss (``training.efficient``)
 =========  ============================================================  ==========
 
-A candidate (``CANDIDATES``) trains by name (``train --version v6``, ``make climb``)
-but stays out of ``make report`` and the tests' version loops until CI and the
-report have its minutes: V6, heatmap's readout on inverted residuals trained with
-the Wing loss (``training.efficient``). ``CLIMB`` lists V6's climb, one run per row.
+``CLIMB`` lists V6's climb from the heatmap model, one run per row. A new
+version may start as a candidate (``CANDIDATES``): trained by name (``train
+--version NAME``, ``make climb``) but left out of ``make report`` and the tests'
+version loops until CI and the report have its minutes, as V6 was until its
+training got twice as fast (``efficient.BatchNorm``).
 
 The networks are built by ``training.models``. This module
 needs no Keras or TensorFlow, so the command line checks a version name
@@ -121,16 +124,13 @@ REGISTRY = {
     "heatmap": Version("heatmap", "heatmap", False, "v4", "heatmaps + soft-argmax",
                        builds_on="v4"),
     "transfer": Version("transfer", "transfer", False, "v4", "ImageNet backbone", builds_on="v4"),
-}
-# Candidates: trained by name (``train --version v6``) but not by ``make report``, scored
-# in no report table and trained by no test, until one is worth its minutes in CI and in
-# ``make report``; then it moves into REGISTRY (issue 24). V6 at the cpu profile: behind
-# the heatmap model on landmark-framed validation crops, ahead of it through the face
-# detector on validation people (README, "Beyond V4").
-CANDIDATES = {
     "v6": Version("v6", "efficient", False, "v4", "inverted residuals + heatmaps + Wing loss",
                   loss="wing", builds_on="heatmap"),
 }
+# Candidates: trained by name (``train --version NAME``) but not by ``make report``, scored
+# in no report table and trained by no test, until one is worth its minutes in CI and in
+# ``make report``; then it moves into REGISTRY (as V6 did, issue 24). None now.
+CANDIDATES = {}
 
 
 @dataclass(frozen=True)
