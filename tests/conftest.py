@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: the read-only real data, and a tiny synthetic FaceSet."""
+"""Shared pytest fixtures: the read-only real data, the pipeline tests' small trained
+model, and a tiny synthetic FaceSet."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +18,22 @@ def shared_data():
         pytest.skip(f"no shared face data at {config.SHARED_DATA} "
                     "(set LANDMARKLIB_SHARED_DATA to a folder with youtube-faces/ and mtfl/)")
     return config.SHARED_DATA
+
+
+# The small trained model of the pipeline tests (photo, video, export, framing bias): the
+# detector-robust V5, 3 epochs on 2000 images, trained once and cached in
+# build/test-models/small across test sessions (about a minute on 2 cores the first time).
+SMALL_VERSION = "v5"
+SMALL_TRAINING = {"max_images": 2000, "epochs": 3}
+
+
+@pytest.fixture(scope="session")
+def small_run(shared_data):
+    """The pipeline tests' small model (``SMALL_VERSION``), a ``runs.Run``."""
+    from landmarklib import train
+
+    return train.train(SMALL_VERSION, "smoke", run_dir=config.BUILD / "test-models" / "small",
+                       verbose=0, **SMALL_TRAINING)
 
 
 @pytest.fixture

@@ -2,20 +2,15 @@
 import numpy as np
 import pytest
 
-from landmarklib import cli, config, export, video
+from landmarklib import cli, export, video
 from landmarklib import keypoints as kp
 from landmarklib.data.pipeline import to_model_input
 
 
 @pytest.fixture(scope="module")
-def run(shared_data):
-    """The small model of tests/test_video.py (same cache folder: trained once)."""
-    from test_video import TEST_TRAINING, TEST_VERSION
-
-    from landmarklib import train
-
-    return train.train(TEST_VERSION, "smoke", run_dir=config.BUILD / "test-models" / "video",
-                       verbose=0, **TEST_TRAINING)
+def run(small_run):
+    """The small model of the pipeline tests (conftest's ``small_run``)."""
+    return small_run
 
 
 @pytest.mark.slow

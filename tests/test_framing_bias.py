@@ -110,14 +110,8 @@ def test_without_training_photos_no_correction_and_one_line(tmp_path, monkeypatc
 
 
 @pytest.mark.slow
-def test_a_run_predictor_carries_its_bias(shared_data):
-    from test_video import TEST_TRAINING, TEST_VERSION
-
-    from landmarklib import config, train
-
-    # the small model of tests/test_video.py (same cache folder: trained once)
-    run = train.train(TEST_VERSION, "smoke", run_dir=config.BUILD / "test-models" / "video",
-                      verbose=0, **TEST_TRAINING)
+def test_a_run_predictor_carries_its_bias(small_run):
+    run = small_run   # the pipeline tests' small model (conftest)
     predictor = photo.predictor_for_run(run.dir)
     bias = predictor.framing_bias
     assert bias.photos > 0.9 * framing_bias.CALIBRATION_PHOTOS

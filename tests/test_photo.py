@@ -1,7 +1,7 @@
 """The one photo pipeline (inference.photo): framing geometry, refinement, detector choice.
 
 Refinement is checked with a small trained detector-robust model (v5, 3
-epochs on 2000 images; cached in build/test-models/v5) on real test-people
+epochs on 2000 images: conftest's ``small_run``) on real test-people
 photos whose first framing is deliberately off in position, size and roll,
 as a detector's is.
 """
@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from landmarklib import config, face_detectors, testvideo
+from landmarklib import face_detectors, testvideo
 from landmarklib import keypoints as kp
 from landmarklib.core.metrics import nme_per_image
 from landmarklib.inference import photo
@@ -24,15 +24,11 @@ SHIFTS = [(0.05, 0.0, 1.0, 0.0), (0.0, -0.05, 1.0, 0.0), (0.0, 0.0, 1.1, 0.0),
           (0.0, 0.0, 0.9, 0.0), (0.0, 0.0, 1.0, 8.0), (0.03, 0.03, 1.05, -6.0)]
 REFINED_MOVE = 0.13      # median final framing error, fraction of the side (model: 0.10)
 REFINED_NME = 15.0       # mean NME after refinement, % (model: 13.3)
-TEST_TRAINING = {"max_images": 2000, "epochs": 3}
 
 
 @pytest.fixture(scope="session")
-def run(shared_data):
-    from landmarklib import train
-
-    return train.train("v5", "smoke", run_dir=config.BUILD / "test-models" / "v5", verbose=0,
-                       **TEST_TRAINING)
+def run(small_run):
+    return small_run     # conftest's small V5
 
 
 @pytest.fixture(scope="session")
