@@ -43,7 +43,8 @@ class BatchNorm(layers.BatchNormalization):
     """
 
     def _fusable(self, inputs, training, mask):
-        return (training and self.trainable and mask is None and not self.renorm
+        # (Keras 3.13, Colab's, has no renorm option: the getattr)
+        return (training and self.trainable and mask is None and not getattr(self, "renorm", False)
                 and self.center and self.scale and keras.backend.backend() == "tensorflow"
                 and len(inputs.shape) == 4 and self.axis in (-1, 3)
                 and keras.backend.standardize_dtype(inputs.dtype) == "float32")
