@@ -64,7 +64,7 @@ climb: setup
 
 # The CPU benchmarks (gpu_train_speed.py is for a machine with an accelerator, see README).
 # compare_detectors.py needs `make detectors-venv` first and is skipped without it.
-CPU_BENCHMARKS = data_speed augment_speed train_speed video_speed inspector_speed face_detectors realworld
+CPU_BENCHMARKS = data_speed augment_speed train_speed batchnorm_speed video_speed inspector_speed face_detectors realworld
 benchmarks: setup
 	for b in $(CPU_BENCHMARKS); do echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 	if [ -x .venv-detectors/bin/python ]; then $(BIN)/python benchmarks/compare_detectors.py && \

@@ -39,8 +39,8 @@ BAD_INPUTS = config.BUILD / "bad_inputs"   # tests/test_cli_hardening.py records
 FINDINGS = config.BUILD / "findings"
 EXECUTED = config.BUILD / "notebooks"
 # The benchmarks whose output the speed block shows, in this order.
-SPEED_BENCHMARKS = ("data_speed", "augment_speed", "train_speed", "video_speed", "inspector_speed",
-                    "face_detectors", "realworld")
+SPEED_BENCHMARKS = ("data_speed", "augment_speed", "train_speed", "batchnorm_speed", "video_speed",
+                    "inspector_speed", "face_detectors", "realworld")
 RESULTS_HEADER = ("| version | change | YTF test RMSE px | YTF test NME % | YTF test with flip "
                   "NME % | MTFL test NME % | val MAE px | params | train min |")
 ABLATION_HEADER = ("| run | recipe | val RMSE px | val NME % | YTF test RMSE px | YTF test NME % "
