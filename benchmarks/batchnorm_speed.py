@@ -15,14 +15,13 @@ Medians of several timed repeats after a warm-up. Run:
 saved for the README (``make readme``) in build/benchmarks/.
 """
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from train_speed import fit_rate, median_ms  # noqa: E402  (benchmarks/ is this script's folder)
 
 SHAPES = ((64, 48, 48, 64), (64, 24, 24, 128), (64, 12, 12, 256))  # V6's largest batch norms
 BATCH = 64
@@ -45,15 +44,7 @@ def layer_ms(layer, shape):
             loss = tf.reduce_sum(y * y)
         return tape.gradient(loss, [x] + layer.trainable_variables)
 
-    for _ in range(3):
-        step(x)
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(5):
-            step(x)
-        times.append((time.perf_counter() - start) / 5 * 1000)
-    return statistics.median(times)
+    return median_ms(lambda: step(x), 5, repeats=REPEATS)
 
 
 def network_rate(keras_layer):
@@ -71,13 +62,7 @@ def network_rate(keras_layer):
     x = rng.uniform(size=(BATCH, 96, 96, 1)).astype("float32")
     y = rng.uniform(0, 96, size=(BATCH, 30)).astype("float32")
     data = tf.data.Dataset.from_tensors((x, y)).repeat()
-    model.fit(data, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        model.fit(data, steps_per_epoch=STEPS, epochs=1, verbose=0)
-        times.append(time.perf_counter() - start)
-    return STEPS * BATCH / statistics.median(times)
+    return fit_rate(model, data, STEPS, BATCH, repeats=5)
 
 
 def network_rate_in_subprocess(keras_layer):

@@ -57,17 +57,35 @@ def training_rate(version, faces, steps):
                                    profile, steps, 1)
     ds = lm.pipeline.training_dataset(faces, BATCH, augment=None if spec.augment == "none"
                                       else spec.augment)
-    model.fit(ds, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
+    return fit_rate(model, ds, steps), model
+
+
+def fit_rate(model, data, steps, batch=BATCH, repeats=3):
+    """Images/s of `model.fit` over `steps` batches of `data`, after 5 warm-up steps."""
+    model.fit(data, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
     times = []
-    for _ in range(3):
+    for _ in range(repeats):
         start = time.perf_counter()
-        model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
         times.append(time.perf_counter() - start)
-    return steps * BATCH / statistics.median(times), model
+    return steps * batch / statistics.median(times)
 
 
 def _build_kwargs(version):
     return {"weights": "none"} if version == "transfer" else {}
+
+
+def median_ms(call, inner, repeats=REPEATS, warmup=3):
+    """Median ms of one `call()`: `warmup` calls, then `repeats` timed loops of `inner` calls."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(inner):
+            call()
+        times.append((time.perf_counter() - start) / inner * 1000)
+    return statistics.median(times)
 
 
 def inference_ms(model, batch):
@@ -76,16 +94,7 @@ def inference_ms(model, batch):
 
     fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     x = tf.random.uniform((batch, 96, 96, 1))
-    for _ in range(3):
-        fn(x)
-    times = []
-    for _ in range(REPEATS):
-        n = max(1, 200 // batch)
-        start = time.perf_counter()
-        for _ in range(n):
-            fn(x)
-        times.append((time.perf_counter() - start) / n / batch * 1000)
-    return statistics.median(times)
+    return median_ms(lambda: fn(x), max(1, 200 // batch)) / batch
 
 
 def one_thread_ms(version):
@@ -110,15 +119,7 @@ def tflite_one_thread_ms(model):
 
     predictor = export.TFLitePredictor(export.to_tflite(model), num_threads=1)
     crop = np.random.default_rng(0).integers(0, 256, (1, 96, 96), dtype=np.uint8)
-    for _ in range(5):
-        predictor(crop)
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(20):
-            predictor(crop)
-        times.append((time.perf_counter() - start) / 20 * 1000)
-    return statistics.median(times)
+    return median_ms(lambda: predictor(crop), 20, warmup=5)
 
 
 def onednn_comparison(steps):
