@@ -17,9 +17,9 @@ network trains on any Keras backend (JAX included, for
 
 Its batch norm (``BatchNorm``) trains with TensorFlow's fused kernel: Keras 3's
 own ``BatchNormalization`` computes the batch moments and their gradients with
-separate ops, which on 2 CPU cores cost V6 half its training time (a 48x48x64
-batch of 64: 74 ms forward and backward against 20 ms fused; the whole network
-on fixed batches of 64: 94 against 188 images/s).
+separate ops, which on 2 CPU cores cost V6 half its training time
+(``benchmarks/batchnorm_speed.py``: a 48x48x64 batch of 64, 56 ms forward and
+backward against 15 ms fused; the whole network, 94 against 188 images/s).
 """
 import keras
 from keras import layers
