@@ -259,9 +259,13 @@ def test_plan_orders_notebooks_and_expands_training(tmp_path):
     write_notebook(nbs / f"{report.TRAIN_NOTEBOOK}.ipynb", ["x = 1"],
                    parameters='model_version = "v4"\nprofile = "smoke"')
     write_notebook(nbs / "scratch.ipynb", ["x = 1"])  # not numbered: not run
-    jobs = report.plan("cpu", nbs, tmp_path / "build", tmp_path / "rep")
+    jobs = report.plan("cpu", nbs, tmp_path / "build", tmp_path / "rep", left_out={})
     names = [j.name for j in jobs]
     assert names == ["01_a", "02_b"] + [f"03_train_{v}" for v in report.TRAIN_VERSIONS]
+    # a version left out here (transfer offline) gets no training job; the rest keep their order
+    fewer = report.plan("cpu", nbs, tmp_path / "build", tmp_path / "rep",
+                        left_out={"transfer": "no ImageNet weights"})
+    assert [j.name for j in fewer] == [n for n in names if n != "03_train_transfer"]
     assert jobs[0].parameters == {"profile": "cpu",
                                   "figures_dir": str((tmp_path / "rep" / "figures").resolve())}
     assert jobs[1].parameters == {"profile": "cpu"}  # declares no figures_dir

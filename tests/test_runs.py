@@ -285,7 +285,7 @@ def test_make_report_resolves_auto_once(tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
     calls, planned = [], []
     monkeypatch.setattr(config, "default_profile", lambda: calls.append(1) or "smoke")
-    monkeypatch.setattr(report, "plan", lambda profile, *args: planned.append(profile) or [])
+    monkeypatch.setattr(report, "plan", lambda profile, *args, **kwargs: planned.append(profile) or [])
     monkeypatch.setattr(report, "run_notebooks", lambda jobs, cwd: None)   # no notebooks run
     code = report.make_report("auto", report_dir=tmp_path / "report", models_dir=tmp_path / "models",
                               pdf=False)
@@ -436,3 +436,49 @@ def test_the_bias_is_saved_in_the_run_folder_once_and_follows_the_model(tmp_path
     write_json(old.to_dict(), framing_bias._legacy_path(framing_bias.model_digest(other)))
     assert framing_bias.run_bias(other, predictor=None) == old and calls == [1, 1]
     assert json.loads((other / framing_bias.RUN_FILE).read_text())["dx"] == 0.05
+
+
+def test_load_runs_passes_over_a_version_the_report_leaves_out_unless_it_has_a_run(
+        tmp_path, monkeypatch, capsys):
+    """04 and 05 load every version but one ``make report`` did not train here
+    (``runner.left_out_versions``: transfer offline); a run of it is still loaded."""
+    monkeypatch.setattr(config, "MODELS", tmp_path)
+    names = list(runs.REGISTRY)
+    for name in names[:2]:
+        tiny_run(tmp_path / f"{name}-smoke", version=name)
+    # by module path: the modules load_runs imports when it is called
+    monkeypatch.setattr("landmarklib.training.runs.REGISTRY",
+                        {n: runs.REGISTRY[n] for n in names[:3]})
+    left_out = "landmarklib.reporting.runner.left_out_versions"
+    monkeypatch.setattr(left_out, lambda: {names[2]: "no weights here"})
+    assert list(notebook.load_runs("smoke")) == names[:2]
+    assert f"{names[2]}: not trained here (no weights here)" in capsys.readouterr().out
+    monkeypatch.setattr(left_out, lambda: {names[1]: "no weights", names[2]: "no weights"})
+    assert list(notebook.load_runs("smoke")) == names[:2]   # names[1] has a run: loaded
+    monkeypatch.setattr(left_out, lambda: {})
+    with pytest.raises(LandmarkError, match=f"no {names[2]} run"):
+        notebook.load_runs("smoke")   # not left out: a missing run still stops
+
+
+def test_transfer_weights_are_missing_only_when_nothing_would_load_them(tmp_path, monkeypatch):
+    """``make report`` leaves transfer out offline (issue 24): what counts as offline."""
+    import socket
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    monkeypatch.setattr(runs, "KERAS_WEIGHTS_HOST", server.getsockname())
+    assert runs.transfer_weights_missing("imagenet") is None          # the host answers
+    port = server.getsockname()[1]
+    server.close()
+    monkeypatch.setattr(runs, "KERAS_WEIGHTS_HOST", ("127.0.0.1", port))
+    why = runs.transfer_weights_missing("imagenet")                  # nobody listens
+    assert why.startswith("no ImageNet weights: none in ") and "127.0.0.1" in why
+    runs.keras_weights_file().parent.mkdir(parents=True)
+    runs.keras_weights_file().write_bytes(b"weights Keras downloaded before")
+    assert runs.transfer_weights_missing("imagenet") is None          # cached: no network needed
+    assert runs.transfer_weights_missing("none") is None              # from scratch, as asked
+    assert "does not exist" in runs.transfer_weights_missing(str(tmp_path / "gone.h5"))
+    (tmp_path / "mine.h5").write_bytes(b"x")
+    assert runs.transfer_weights_missing(str(tmp_path / "mine.h5")) is None

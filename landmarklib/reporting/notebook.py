@@ -172,14 +172,24 @@ def load_runs(profile, versions=None, train_missing=False, dataset=config.DEFAUL
 
     Args:
         profile: a resolved profile name.
-        versions: keys of ``models.REGISTRY`` (None: all).
+        versions: keys of ``models.REGISTRY`` (None: all, but a version that
+            ``make report`` leaves out here, ``runner.left_out_versions``, only
+            where it has a run).
         train_missing: train what is missing instead of stopping.
         dataset: the dataset the runs were trained on.
     """
     from ..training import runs, train  # Keras: not loaded by a notebook's setup
+    from .runner import left_out_versions
 
+    store = runs.RunStore()
+    if versions is None:
+        left_out = left_out_versions()
+        versions = [v for v in runs.REGISTRY
+                    if v not in left_out or store.is_finished(v, profile, dataset=dataset)]
+        for version in set(left_out) - set(versions):
+            print(f"{version}: not trained here ({left_out[version]})")
     trainer = train.train if train_missing else None
-    return runs.RunStore().load_all(profile, versions, dataset=dataset, trainer=trainer)
+    return store.load_all(profile, versions, dataset=dataset, trainer=trainer)
 
 
 def colab_setup_source(repo_url=REPO_URL, requirements=None):

@@ -33,7 +33,7 @@ from .findings import write_findings
 from .generated import write_generated
 from .results import VERSION_LABELS, markdown_results, results_frame, versions_frame
 from .runner import (EXECUTED, NOTEBOOK_PATTERN, NOTEBOOKS, REPORT, TRAIN_NOTEBOOK, TRAIN_VERSIONS,
-                     describe_failure, plan, run_notebooks)
+                     describe_failure, left_out_versions, plan, run_notebooks)
 
 # lm.report.<name>: the entry points and what notebooks (versions_frame,
 # results_frame), the README (markdown_results) and tests use from the parts.
@@ -41,7 +41,7 @@ __all__ = [
     "EXECUTED", "LATEX_FAILED", "LATEX_PACKAGES", "NOTEBOOKS", "NOTEBOOK_FAILED",
     "NOTEBOOK_PATTERN", "OK", "REPORT", "TRAIN_NOTEBOOK", "TRAIN_VERSIONS", "VERSION_LABELS",
     "build", "build_pdf", "describe_failure", "install_hint", "latex_available", "latex_warnings",
-    "make_report", "markdown_results", "plan", "results_frame", "versions_frame", "write_generated",
+    "left_out_versions", "make_report", "markdown_results", "plan", "results_frame", "versions_frame", "write_generated",
 ]
 
 # --- LaTeX ----------------------------------------------------------------------
@@ -121,7 +121,10 @@ def make_report(profile="auto", only=None, notebooks_dir=NOTEBOOKS, build_dir=EX
     report_dir = Path(report_dir)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # kernels: no TensorFlow INFO lines
     os.environ[PROFILE_ENV] = profile  # every figure the notebooks save records it
-    jobs = plan(profile, notebooks_dir, build_dir, report_dir, only)
+    left_out = left_out_versions()
+    for version, why in left_out.items():
+        print(f"report: {version} is not trained here: {why}", flush=True)
+    jobs = plan(profile, notebooks_dir, build_dir, report_dir, only, left_out=left_out)
     print(f"report, profile {profile}: {len(jobs)} notebook runs from {notebooks_dir}", flush=True)
     failed = run_notebooks(jobs, cwd=Path(notebooks_dir))
     if failed:
