@@ -189,6 +189,27 @@ def test_haar_without_cascade_support_is_a_clear_error(monkeypatch):
         face_detectors.HaarDetector()
 
 
+def test_mtcnn_runs_its_networks_as_graphs_and_finds_the_same_faces(faces):
+    """The stages' networks become tf.function graphs: the same boxes, points and
+    scores as mtcnn's own eager calls (the speed: benchmarks/face_detectors.py)."""
+    import tensorflow as tf
+
+    graphs = face_detectors.MTCNNDetector()
+    assert all(isinstance(stage._model, tf.types.experimental.GenericFunction)
+               for stage in graphs._mtcnn.stages)
+    eager = face_detectors.MTCNNDetector()
+    for stage in eager._mtcnn.stages:
+        stage._model = stage._model.python_function     # mtcnn as shipped
+    blank = np.zeros((240, 320, 3), np.uint8)
+    for image in [faces[i][0] for i in range(4)] + [blank]:
+        mine, theirs = graphs.detect(image), eager.detect(image)
+        assert len(mine) == len(theirs) and (len(mine) > 0) == (image is not blank)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_allclose(a.box, b.box, atol=1e-3)
+            np.testing.assert_allclose(a.points, b.points, atol=1e-3)
+            assert abs(a.score - b.score) < 1e-5
+
+
 def test_unknown_detector_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown detector 'dlib'"):
         face_detectors.get_detector("dlib")
