@@ -464,21 +464,23 @@ def test_transfer_weights_are_missing_only_when_nothing_would_load_them(tmp_path
     """``make report`` leaves transfer out offline (issue 24): what counts as offline."""
     import socket
 
+    from landmarklib.reporting import runner
+
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    monkeypatch.setattr(runs, "KERAS_WEIGHTS_HOST", server.getsockname())
-    assert runs.transfer_weights_missing("imagenet") is None          # the host answers
+    monkeypatch.setattr(runner, "KERAS_WEIGHTS_HOST", server.getsockname())
+    assert runner.transfer_weights_missing("imagenet") is None          # the host answers
     port = server.getsockname()[1]
     server.close()
-    monkeypatch.setattr(runs, "KERAS_WEIGHTS_HOST", ("127.0.0.1", port))
-    why = runs.transfer_weights_missing("imagenet")                  # nobody listens
+    monkeypatch.setattr(runner, "KERAS_WEIGHTS_HOST", ("127.0.0.1", port))
+    why = runner.transfer_weights_missing("imagenet")                  # nobody listens
     assert why.startswith("no ImageNet weights: none in ") and "127.0.0.1" in why
     runs.keras_weights_file().parent.mkdir(parents=True)
     runs.keras_weights_file().write_bytes(b"weights Keras downloaded before")
-    assert runs.transfer_weights_missing("imagenet") is None          # cached: no network needed
-    assert runs.transfer_weights_missing("none") is None              # from scratch, as asked
-    assert "does not exist" in runs.transfer_weights_missing(str(tmp_path / "gone.h5"))
+    assert runner.transfer_weights_missing("imagenet") is None          # cached: no network needed
+    assert runner.transfer_weights_missing("none") is None              # from scratch, as asked
+    assert "does not exist" in runner.transfer_weights_missing(str(tmp_path / "gone.h5"))
     (tmp_path / "mine.h5").write_bytes(b"x")
-    assert runs.transfer_weights_missing(str(tmp_path / "mine.h5")) is None
+    assert runner.transfer_weights_missing(str(tmp_path / "mine.h5")) is None

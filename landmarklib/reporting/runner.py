@@ -12,6 +12,7 @@ average before and after it go to ``build/notebooks/timing.json``
 """
 import logging
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ RETRIES_AFTER_TIMEOUT = 1
 # Parameters a notebook receives if its `parameters` cell declares them.
 # interactive=False: a headless run has no browser (no live widgets, no camera).
 OPTIONAL_PARAMETERS = ("figures_dir", "generated_dir", "interactive")
+# The host Keras downloads the transfer backbone's ImageNet weights from
+# (keras.applications' WEIGHTS_PATH): ``transfer_weights_missing`` tries it.
+KERAS_WEIGHTS_HOST = ("storage.googleapis.com", 443)
 
 
 @dataclass
@@ -53,16 +57,41 @@ class Job:
     parameters: dict = field(default_factory=dict)
 
 
+def transfer_weights_missing(weights=None, timeout=3.0):
+    """Why the transfer backbone would start from random weights here; None if it would not.
+
+    "none" is a choice, not a lack (None). A weights file must exist. "imagenet"
+    needs the file in Keras's cache (``runs.keras_weights_file``) or a connection to
+    the host Keras downloads it from (``KERAS_WEIGHTS_HOST``), tried once.
+
+    Args:
+        weights: "imagenet", a path or "none"; default ``config.TRANSFER_WEIGHTS``.
+        timeout: seconds to wait for the connection.
+    """
+    source = runs.transfer_weights_source(weights)
+    if source.startswith("file-missing:"):
+        return f"its weights file {source.split(':', 1)[1]} does not exist"
+    if source != "imagenet:download":
+        return None
+    host, port = KERAS_WEIGHTS_HOST
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        return (f"no ImageNet weights: none in {runs.keras_weights_file().parent} and {host} "
+                f"cannot be reached ({type(err).__name__})")
+    return None
+
+
 def left_out_versions():
     """{version: why} for the versions ``make report`` does not train on this machine.
 
     Only ``transfer``, and only when its backbone would start from random weights
-    (``runs.transfer_weights_missing``: offline, with no ImageNet weights in Keras's
+    (``transfer_weights_missing``: offline, with no ImageNet weights in Keras's
     cache). MobileNetV3 trained from scratch is no transfer learning: at ``cpu`` it
     took 5 of the report's minutes to reach 16 % NME (issue 24). Online, on Colab
     for instance, Keras downloads the weights and ``transfer`` is trained.
     """
-    why = runs.transfer_weights_missing()
+    why = transfer_weights_missing()
     return {name: why for name, spec in models.REGISTRY.items()
             if why and spec.builder == "transfer"}
 

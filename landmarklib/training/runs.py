@@ -26,7 +26,6 @@ import ast
 import hashlib
 import json
 import os
-import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -64,8 +63,6 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # The file Keras looks for (in $KERAS_HOME/models, default ~/.keras/models) for
 # the transfer backbone's ImageNet weights (MobileNetV3-Small, minimalistic, no top).
 TRANSFER_IMAGENET_FILE = "weights_mobilenet_v3_small_minimalistic_224_1.0_float_no_top_v2.h5"
-# ... and the host Keras downloads it from (keras.applications' WEIGHTS_PATH).
-KERAS_WEIGHTS_HOST = ("storage.googleapis.com", 443)
 
 
 @dataclass
@@ -330,31 +327,6 @@ def transfer_weights_source(weights=None):
         return f"imagenet:{file_digest(local)}" if local.is_file() else "imagenet:download"
     path = Path(weights).expanduser()
     return f"file:{file_digest(path)}" if path.is_file() else f"file-missing:{path}"
-
-
-def transfer_weights_missing(weights=None, timeout=3.0):
-    """Why the transfer backbone would start from random weights here; None if it would not.
-
-    "none" is a choice, not a lack (None). A weights file must exist. "imagenet"
-    needs the file in Keras's cache (``keras_weights_file``) or a connection to
-    the host Keras downloads it from (``KERAS_WEIGHTS_HOST``), tried once.
-
-    Args:
-        weights: "imagenet", a path or "none"; default ``config.TRANSFER_WEIGHTS``.
-        timeout: seconds to wait for the connection.
-    """
-    source = transfer_weights_source(weights)
-    if source.startswith("file-missing:"):
-        return f"its weights file {source.split(':', 1)[1]} does not exist"
-    if source != "imagenet:download":
-        return None
-    host, port = KERAS_WEIGHTS_HOST
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as err:
-        return (f"no ImageNet weights: none in {keras_weights_file().parent} and {host} "
-                f"cannot be reached ({type(err).__name__})")
-    return None
 
 
 def cache_key(version, profile, manifest, recipe=None):
