@@ -131,8 +131,8 @@ def _as_graph(stage):
 
     mtcnn 1.0 calls its three small networks eagerly, and each Keras layer call
     costs more in Python than its arithmetic: as ``tf.function`` graphs the same
-    networks give the same boxes about three times faster (68 -> 21 ms per test
-    photo, measured while training ran; ``benchmarks/face_detectors.py``).
+    networks give the same boxes about 3.5 times faster (89.7 -> 25.3 ms per
+    640x480 frame, ``benchmarks/face_detectors.py`` at load average 1.3).
     ``reduce_retracing`` lets one graph serve the image pyramid's many sizes.
     The network is the stage's ``_model`` (mtcnn==1.0.0, pinned); a stage
     without one is left as it is.

@@ -41,7 +41,8 @@ __all__ = [
     "EXECUTED", "LATEX_FAILED", "LATEX_PACKAGES", "NOTEBOOKS", "NOTEBOOK_FAILED",
     "NOTEBOOK_PATTERN", "OK", "REPORT", "TRAIN_NOTEBOOK", "TRAIN_VERSIONS", "VERSION_LABELS",
     "build", "build_pdf", "describe_failure", "install_hint", "latex_available", "latex_warnings",
-    "left_out_versions", "make_report", "markdown_results", "plan", "results_frame", "versions_frame", "write_generated",
+    "left_out_versions", "make_report", "markdown_results", "plan", "results_frame",
+    "versions_frame", "write_generated",
 ]
 
 # --- LaTeX ----------------------------------------------------------------------
